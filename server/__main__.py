@@ -1,0 +1,5 @@
+"""``python -m server`` is the same as the ``videodesk`` command."""
+
+from server.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Typed keys for the objects an application holds (STYLE.md item 1).
+
+Everything shared lives on the app behind one of these; nothing is a module
+global.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from server.auth.tokens import TokenService
+from server.keys import Keys
+from server.lifecycle import Lifecycle
+from server.ratelimit import RateLimiter
+from server.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+KEYS = web.AppKey("keys", Keys)
+REDIS = web.AppKey("redis", Redis)
+TOKENS = web.AppKey("tokens", TokenService)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

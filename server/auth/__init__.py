@@ -1,0 +1,1 @@
+"""Tokens (JWT), signing keys and the credentials each request carries."""

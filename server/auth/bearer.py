@@ -1,0 +1,45 @@
+"""Bearer-token authentication for the REST API (admins use a header, never a cookie)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import appkeys
+from server.auth.tokens import ROLES, Claims, Role
+from server.errors import Forbidden, Unauthorized
+
+AUTH_FAILURES_PER_MINUTE = 30
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def require_role(request: web.Request, role: Role) -> Claims:
+    """The verified claims of the request's bearer token, which must be for ``role``.
+
+    A token that verifies for another role is a 403 (known, but not allowed
+    here); anything else is a 401. Failures are rate limited per address.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    tokens = request.app[appkeys.TOKENS]
+    limiter = request.app[appkeys.RATE_LIMITER]
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an Authorization: Bearer <token> header")
+    token = token.strip()
+    try:
+        return await tokens.verify(token, role)
+    except Unauthorized:
+        await limiter.hit(f"authfail:{client_address(request)}", AUTH_FAILURES_PER_MINUTE)
+        for other in ROLES:
+            if other == role:
+                continue
+            try:
+                claims = tokens.decode(token, other)
+            except Unauthorized:
+                continue
+            if await tokens.is_revoked(claims.jti):
+                raise Unauthorized("token has been revoked", code="token_revoked") from None
+            raise Forbidden(f"this needs an {role} token") from None
+        raise

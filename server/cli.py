@@ -1,0 +1,184 @@
+"""The ``videodesk`` command line: serve the desk, issue and revoke tokens.
+
+Logging is configured here and only here. Every sub-command reads its settings
+from the environment (see the README's configuration table); a bad value stops
+with a one-line message naming the variable and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+
+from server.logs import configure_logging
+from server.settings import Settings, SettingsError
+
+log = logging.getLogger("server.cli")
+
+EXAMPLES = """\
+examples:
+  videodesk serve                                   start the desk on http://127.0.0.1:8080
+  videodesk token issue --role admin                a token for the admin console and API
+  videodesk token issue --role agent --name Sam --queue pharmacy
+  videodesk token issue --role patient --name Ana --queue appointments --reason "prescription"
+  videodesk token revoke <jti>
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.run(args)
+        return result
+    except SettingsError as exc:
+        print(f"videodesk: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="videodesk",
+        description="videodesk: a video consultation support desk for healthcare contact centres.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the desk (HTTP pages, REST API, WebSocket)",
+        description=(
+            "Start the desk and print the links of the admin, agent and patient pages. "
+            "Without REDIS_URL it uses an embedded in-process store: single-process and "
+            "non-durable. Settings come from VIDEODESK_* variables (see README)."
+        ),
+    )
+    serve.add_argument("--host", help="address to listen on (VIDEODESK_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (VIDEODESK_PORT, default 8080)")
+    serve.set_defaults(run=_run_serve)
+
+    token = commands.add_parser(
+        "token",
+        help="issue or revoke session tokens (JWT)",
+        description="Issue or revoke the tokens that let admins, agents and patients in.",
+    )
+    token_commands = token.add_subparsers(title="token commands", metavar="ACTION")
+    issue = token_commands.add_parser(
+        "issue",
+        help="print a new token (and the page link for agents and patients)",
+        description=(
+            "Print a new token on the first line of stdout and, for agents and patients, "
+            "the page link (the token rides in the URL fragment) on the second. "
+            "Patient tokens are single-use invites unless --desk-link is given."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    issue.add_argument("--role", required=True, choices=("admin", "agent", "patient"))
+    issue.add_argument("--name", default="", help="agent's name, or patient's first name")
+    issue.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        help="queue served (agents: repeat for several, default all) or joined (patients)",
+    )
+    issue.add_argument(
+        "--language", action="append", default=[], help="language spoken (agents; repeatable)"
+    )
+    issue.add_argument("--reason", default="", help="patient's reason for the call (invites)")
+    issue.add_argument("--priority", choices=("normal", "urgent"), default="normal")
+    issue.add_argument("--ttl", type=_duration, help="lifetime, e.g. 900, 30m, 12h, 7d")
+    issue.add_argument("--label", default="", help="a label shown in the admin's token list")
+    issue.add_argument(
+        "--desk-link",
+        action="store_true",
+        help="patients: a reusable desk link to one queue instead of a single-use invite",
+    )
+    issue.add_argument(
+        "--server",
+        help="embedded mode only: URL of the running desk to record the token in "
+        "(default VIDEODESK_PUBLIC_URL)",
+    )
+    issue.set_defaults(run=_run_issue)
+
+    revoke = token_commands.add_parser(
+        "revoke",
+        help="revoke a token by its id (jti); its live sockets close",
+        description=(
+            "Revoke a token by its id (the jti printed when it was issued and shown in the "
+            "admin's token list). With REDIS_URL this writes to Redis directly; in embedded "
+            "mode it asks the running desk."
+        ),
+    )
+    revoke.add_argument("jti", help="the token id")
+    revoke.add_argument("--server", help="embedded mode only: URL of the running desk")
+    revoke.set_defaults(run=_run_revoke)
+    token.set_defaults(run=lambda _args: _print_help(token))
+    return parser
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _duration(raw: str) -> int:
+    match = re.fullmatch(r"(\d+)([smhd]?)", raw.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("expected seconds or a number with s, m, h or d")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def _settings_with(host: str | None, port: int | None) -> Settings:
+    env = dict(os.environ)
+    if host is not None:
+        env["VIDEODESK_HOST"] = host
+    if port is not None:
+        env["VIDEODESK_PORT"] = str(port)
+    return Settings.from_env(env)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from server.serve import serve
+
+    settings = _settings_with(args.host, args.port)
+    configure_logging(settings.log_level)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(serve(settings))
+    return 0
+
+
+def _run_issue(args: argparse.Namespace) -> int:
+    from server.tokens_cli import issue_from_cli
+
+    settings = Settings.from_env()
+    configure_logging("WARNING")
+    return asyncio.run(issue_from_cli(settings, args))
+
+
+def _run_revoke(args: argparse.Namespace) -> int:
+    from server.tokens_cli import revoke_from_cli
+
+    settings = Settings.from_env()
+    configure_logging("WARNING")
+    return asyncio.run(revoke_from_cli(settings, args.jti, args.server))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (Linux), else asyncio's default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

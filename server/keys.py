@@ -1,0 +1,153 @@
+"""Every Redis key name and TTL the desk uses, in one place.
+
+All keys of one desk share the hash tag ``{desk}`` so that the multi-key Lua
+scripts run unchanged on Redis Cluster (every key a script touches lives in one
+slot). Ids inside key names are random and opaque (``p_…``, ``a_…``, ``c_…``,
+token ids): never a name, reason, phone number or address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# TTLs (seconds). Anything that can outlive its purpose expires.
+SESSION_MAX_TTL = 12 * 3600
+PATIENT_RECORD_TTL = 7 * 24 * 3600  # kept for reports and the survey after the call
+CALL_RECORD_TTL = 7 * 24 * 3600
+EVENTS_MAXLEN = 200_000
+INBOX_MAXLEN = 10_000
+PROCESS_TTL = 15
+RATE_WINDOW = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names of one desk. ``Keys("main").seq == "vd:{main}:seq"``."""
+
+    desk: str
+
+    @property
+    def prefix(self) -> str:
+        return f"vd:{{{self.desk}}}:"
+
+    # -- tokens and sessions --------------------------------------------------
+    def revoked(self, jti: str) -> str:
+        """Denylist entry of a revoked token; expires when the token would have."""
+        return f"{self.prefix}revoked:{jti}"
+
+    @property
+    def tokens(self) -> str:
+        """Sorted set of issued token ids scored by expiry (the admin's token list)."""
+        return f"{self.prefix}tokens"
+
+    def token(self, jti: str) -> str:
+        """Hash describing one issued token (role, label, queue, times); no secret."""
+        return f"{self.prefix}token:{jti}"
+
+    def invite_used(self, jti: str) -> str:
+        """Set once (SET NX) when a single-use invite is consumed by a patient session."""
+        return f"{self.prefix}invite:{jti}"
+
+    def session(self, sid: str) -> str:
+        return f"{self.prefix}sess:{sid}"
+
+    def token_sessions(self, jti: str) -> str:
+        """Set of session ids created from one token, so revocation can end them."""
+        return f"{self.prefix}toksess:{jti}"
+
+    def rate(self, bucket: str) -> str:
+        """Fixed-window counter for rate limits shared by every process."""
+        return f"{self.prefix}rate:{bucket}"
+
+    # -- queue engine ---------------------------------------------------------
+    @property
+    def seq(self) -> str:
+        """Counter for tickets, fencing tokens and call ids."""
+        return f"{self.prefix}seq"
+
+    @property
+    def clock_skew(self) -> str:
+        """Milliseconds added to Redis TIME by every script (absent in production).
+
+        Tests and fault drills move the desk's clock forward with it instead of
+        sleeping; all processes see the same clock because it lives in Redis.
+        """
+        return f"{self.prefix}clock:skew"
+
+    def queue(self, name: str) -> str:
+        """Everyone waiting in a queue (any language): position and dashboard."""
+        return f"{self.prefix}q:{name}"
+
+    def queue_language(self, name: str, language: str) -> str:
+        """Routing set: waiting patients of one queue who speak one language."""
+        return f"{self.prefix}ql:{name}:{language}"
+
+    def patient(self, pid: str) -> str:
+        return f"{self.prefix}p:{pid}"
+
+    def agent(self, aid: str) -> str:
+        return f"{self.prefix}a:{aid}"
+
+    def call(self, call_id: str) -> str:
+        return f"{self.prefix}c:{call_id}"
+
+    @property
+    def agents(self) -> str:
+        """Set of every agent id that has signed in (for the dashboard)."""
+        return f"{self.prefix}agents"
+
+    def staffed(self, queue: str) -> str:
+        """Agents signed in (not offline) who serve a queue."""
+        return f"{self.prefix}staffed:{queue}"
+
+    def available(self, queue: str) -> str:
+        """Available agents of a queue scored by when they became idle (longest idle first)."""
+        return f"{self.prefix}avail:{queue}"
+
+    @property
+    def offers(self) -> str:
+        """Offer deadlines (ms): member = agent id."""
+        return f"{self.prefix}offers"
+
+    @property
+    def leases(self) -> str:
+        """Presence lease deadlines (ms): member = ``p:<pid>`` or ``a:<aid>``."""
+        return f"{self.prefix}leases"
+
+    @property
+    def callbacks_scheduled(self) -> str:
+        """Call-backs booked for a time slot, scored by the slot's start (ms)."""
+        return f"{self.prefix}cbsched"
+
+    def stats(self, queue: str) -> str:
+        """Per-queue counters and the handle-time moving average."""
+        return f"{self.prefix}stats:{queue}"
+
+    @property
+    def events(self) -> str:
+        """Stream of every state change (bounded with MAXLEN ~)."""
+        return f"{self.prefix}events"
+
+    @property
+    def queue_changes(self) -> str:
+        """Pub/sub channel: a queue's order changed (positions need a push)."""
+        return f"{self.prefix}qchanged"
+
+    # -- signaling relay ------------------------------------------------------
+    @property
+    def routes(self) -> str:
+        """Hash: participant id → id of the process that holds its socket."""
+        return f"{self.prefix}routes"
+
+    def inbox(self, process_id: str) -> str:
+        """Stream inbox of one server process."""
+        return f"{self.prefix}inbox:{process_id}"
+
+    def process(self, process_id: str) -> str:
+        """Liveness key of one server process (expires unless refreshed)."""
+        return f"{self.prefix}proc:{process_id}"
+
+    @property
+    def broadcast(self) -> str:
+        """Stream every process reads: revocations, staff messages, queue changes."""
+        return f"{self.prefix}broadcast"

@@ -1,0 +1,129 @@
+"""HTTP edges: every error becomes JSON, every response carries the security headers.
+
+* :func:`error_middleware` turns :class:`DeskError`, aiohttp's HTTP exceptions
+  and any unexpected exception into ``{"error": code, "message": text}`` with
+  the right status. A traceback is logged, never sent.
+* :func:`add_security_headers` runs on every prepared response (pages, JSON,
+  static files, errors and the WebSocket handshake): CSP with a per-request
+  nonce, Permissions-Policy, Referrer-Policy, nosniff, and HSTS behind TLS
+  (SECURITY.md item 13).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server.errors import DeskError, TooManyRequests, Unavailable
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+NONCE = web.RequestKey("csp_nonce", str)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "timeout",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    431: "headers_too_large",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, str]:
+    return {"error": code, "message": message}
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(error_body(code, message), status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DeskError as exc:
+        response = json_error(exc.status, exc.code, exc.message)
+        if isinstance(exc, TooManyRequests | Unavailable):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _STATUS_CODES.get(exc.status, "error")
+        message = (
+            exc.reason if exc.text is None or exc.text.startswith(str(exc.status)) else exc.text
+        )
+        response = json_error(exc.status, code, message)
+        for header in ("Allow", "Retry-After"):
+            if header in exc.headers:
+                response.headers[header] = exc.headers[header]
+        return response
+    except Exception:
+        # Logged with its traceback (the method and route only: no query, no body).
+        log.exception("unhandled error on %s %s", request.method, _route_of(request))
+        return json_error(500, "internal", "Something went wrong on our side. Please try again.")
+
+
+def _route_of(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
+
+
+def csp_nonce(request: web.Request) -> str:
+    """The nonce of this request's Content-Security-Policy (made on first use)."""
+    nonce = request.get(NONCE)
+    if nonce is None:
+        nonce = secrets.token_urlsafe(18)
+        request[NONCE] = nonce
+    return nonce
+
+
+def content_security_policy(nonce: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob: mediastream:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def security_headers(secure: bool) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """An ``on_response_prepare`` hook adding the security headers to every response."""
+
+    async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+        headers = response.headers
+        headers["Content-Security-Policy"] = content_security_policy(csp_nonce(request))
+        headers["Permissions-Policy"] = (
+            "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+        )
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Server"] = "videodesk"
+        if secure:
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if request.path.startswith("/api/"):
+            headers.setdefault("Cache-Control", "no-store")
+
+    return add_security_headers

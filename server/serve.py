@@ -1,0 +1,88 @@
+"""Run the desk: start the app, print the page links, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from server import appkeys
+from server.app import create_app
+from server.auth.tokens import TokenRequest
+from server.lifecycle import Lifecycle
+from server.settings import Settings
+from server.store import EMBEDDED_NOTICE
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 10.0
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: /readyz turns 503, sockets close with 1001."""
+    lifecycle = Lifecycle()
+    app = create_app(settings, lifecycle=lifecycle)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "videodesk process %s listening on %s:%s",
+        lifecycle.process_id,
+        settings.host,
+        settings.port,
+    )
+    await print_links(app, settings)
+    try:
+        await stop.wait()
+    finally:
+        lifecycle.draining = True
+        log.info("draining process %s", lifecycle.process_id)
+        await runner.cleanup()
+        log.info("process %s stopped", lifecycle.process_id)
+
+
+async def print_links(app: web.Application, settings: Settings) -> None:
+    """Tell the person who started the desk where its pages are."""
+    url = settings.public_url
+    lines = [f"videodesk is running at {url}"]
+    if settings.embedded:
+        tokens = app[appkeys.TOKENS]
+        first_queue = settings.queues[0].name
+        label = "printed by serve"
+        admin = await tokens.issue(TokenRequest(typ="admin", name="Admin", label=label))
+        agent = await tokens.issue(
+            TokenRequest(
+                typ="agent",
+                name="Agent",
+                label=label,
+                queues=tuple(q.name for q in settings.queues),
+            )
+        )
+        desk = await tokens.issue(
+            TokenRequest(typ="desk", queues=(first_queue,), label=f"desk link: {first_queue}")
+        )
+        lines += [
+            "",
+            f"  admin console:  {url}/admin#token={admin.token}",
+            f"  agent console:  {url}/agent#token={agent.token}",
+            f"  patient link:   {url}/p#token={desk.token}",
+            "",
+            f"Note: {EMBEDDED_NOTICE}",
+        ]
+    else:
+        lines += [
+            "",
+            f"  admin console:  {url}/admin#token=<admin token>",
+            f"  agent console:  {url}/agent#token=<agent token>",
+            f"  patient link:   {url}/p#token=<invite or desk token>",
+            "",
+            "Issue tokens with: videodesk token issue --role admin|agent|patient",
+        ]
+    print("\n".join(lines), flush=True)

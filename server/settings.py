@@ -1,0 +1,328 @@
+"""Settings: one frozen dataclass built from the environment.
+
+Every variable is read in :meth:`Settings.from_env`; a bad value raises
+:class:`SettingsError` naming the variable, and the command line turns that into
+a one-line message and exit status 2. The README's configuration table lists the
+same variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_ICE_URL_RE = re.compile(r"(stun|stuns|turn|turns):[A-Za-z0-9.\-\[\]:]+(\?transport=(udp|tcp))?")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the desk cannot start with."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """One queue patients wait in: its languages and its service-level target."""
+
+    name: str
+    languages: tuple[str, ...]
+    target_seconds: int
+
+
+DEFAULT_QUEUES = "appointments:en/es:120,pharmacy:en/es:120,billing:en:300,technical:en/es:180"
+DEFAULT_OUTCOMES = "resolved,follow_up,referred,callback_arranged,no_answer,other"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the desk reads from its environment, validated once at start."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    redis_url: str | None = None
+    desk: str = "main"
+    secret: str | None = None
+    previous_secrets: tuple[str, ...] = ()
+    secret_file: Path = field(default_factory=lambda: default_secret_file({}))
+    issuer: str = "videodesk"
+    allowed_origins: tuple[str, ...] = ()
+    queues: tuple[QueueConfig, ...] = ()
+    offer_timeout: float = 20.0
+    grace_period: float = 60.0
+    agent_grace_period: float = 15.0
+    auto_available_after_wrapup: bool = True
+    ice_servers: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl: int = 3600
+    relay_only: bool = False
+    outcome_codes: tuple[str, ...] = ()
+    agent_idle_timeout: float = 3600.0
+    log_level: str = "INFO"
+    content_dir: Path | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when no REDIS_URL is set and the in-process store is used."""
+        return self.redis_url is None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def queue(self, name: str) -> QueueConfig | None:
+        for queue in self.queues:
+            if queue.name == name:
+                return queue
+        return None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        host = reader.get("VIDEODESK_HOST", "127.0.0.1", _host)
+        port = reader.get("VIDEODESK_PORT", 8080, _port)
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        public_url = reader.get("VIDEODESK_PUBLIC_URL", f"http://{shown_host}:{port}", _url)
+        origins = reader.get("VIDEODESK_ALLOWED_ORIGINS", None, _origins) or _default_origins(
+            public_url
+        )
+        secret = reader.get("VIDEODESK_SECRET", None, _secret)
+        settings = cls(
+            host=host,
+            port=port,
+            public_url=public_url,
+            redis_url=reader.get("REDIS_URL", None, _redis_url),
+            desk=reader.get("VIDEODESK_DESK", "main", _name),
+            secret=secret,
+            previous_secrets=reader.get("VIDEODESK_PREVIOUS_SECRETS", (), _secret_list),
+            secret_file=reader.get("VIDEODESK_SECRET_FILE", default_secret_file(env), Path),
+            issuer=reader.get("VIDEODESK_ISSUER", "videodesk", _issuer),
+            allowed_origins=origins,
+            queues=reader.get("VIDEODESK_QUEUES", parse_queues(DEFAULT_QUEUES), parse_queues),
+            offer_timeout=reader.get("VIDEODESK_OFFER_TIMEOUT", 20.0, _seconds(3, 600)),
+            grace_period=reader.get("VIDEODESK_GRACE_PERIOD", 60.0, _seconds(5, 3600)),
+            agent_grace_period=reader.get("VIDEODESK_AGENT_GRACE_PERIOD", 15.0, _seconds(3, 600)),
+            auto_available_after_wrapup=reader.get(
+                "VIDEODESK_AUTO_AVAILABLE_AFTER_WRAPUP", True, _bool
+            ),
+            ice_servers=reader.get("VIDEODESK_ICE_SERVERS", (), _ice_servers),
+            turn_secret=reader.get("VIDEODESK_TURN_SECRET", None, _secret),
+            turn_ttl=reader.get("VIDEODESK_TURN_TTL", 3600, _int_range(60, 86400)),
+            relay_only=reader.get("VIDEODESK_RELAY_ONLY", False, _bool),
+            outcome_codes=reader.get("VIDEODESK_OUTCOME_CODES", _names(DEFAULT_OUTCOMES), _names),
+            agent_idle_timeout=reader.get(
+                "VIDEODESK_AGENT_IDLE_TIMEOUT", 3600.0, _seconds(60, 86400)
+            ),
+            log_level=reader.get("VIDEODESK_LOG_LEVEL", "INFO", _log_level),
+            content_dir=reader.get("VIDEODESK_CONTENT_DIR", None, _existing_dir),
+        )
+        if settings.relay_only and not any(s.startswith("turn") for s in settings.ice_servers):
+            raise SettingsError(
+                "VIDEODESK_RELAY_ONLY", "needs a turn: or turns: server in VIDEODESK_ICE_SERVERS"
+            )
+        if settings.turn_secret is None and any(s.startswith("turn") for s in settings.ice_servers):
+            raise SettingsError(
+                "VIDEODESK_TURN_SECRET",
+                "is required when VIDEODESK_ICE_SERVERS names a TURN server",
+            )
+        return settings
+
+
+def default_secret_file(env: Mapping[str, str]) -> Path:
+    """Where the embedded default keeps its generated signing secret."""
+    data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "videodesk" / "secret"
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, variable: str, default: T, parse: Callable[[str], T]) -> T:
+        raw = self._env.get(variable)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(variable, str(exc) or "invalid value") from None
+
+
+def _host(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", raw):
+        raise ValueError(f"not a host name or address: {raw!r}")
+    return raw
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+_port = _int_range(0, 65535)
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds, got {value:g}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(f"expected origins like https://desk.example.org, got {item!r}")
+        origins.append(_origin_of(item))
+    return tuple(origins)
+
+
+def _default_origins(public_url: str) -> tuple[str, ...]:
+    origin = _origin_of(public_url)
+    parts = urlsplit(origin)
+    # A desk reached on the loopback address is also reachable as localhost.
+    if parts.hostname in ("127.0.0.1", "localhost"):
+        port = f":{parts.port}" if parts.port else ""
+        return (f"{parts.scheme}://127.0.0.1{port}", f"{parts.scheme}://localhost{port}")
+    return (origin,)
+
+
+def _redis_url(raw: str) -> str:
+    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _name(raw: str) -> str:
+    if not _NAME_RE.fullmatch(raw):
+        raise ValueError(f"expected lower-case letters, digits, - or _ (max 32), got {raw!r}")
+    return raw
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    names = tuple(_name(item.strip()) for item in raw.split(",") if item.strip())
+    if not names:
+        raise ValueError("expected at least one name")
+    return names
+
+
+def _issuer(raw: str) -> str:
+    if len(raw) > 200:
+        raise ValueError("longer than 200 characters")
+    return raw
+
+
+def _secret(raw: str) -> str:
+    # RFC 8725 §3.5 / SECURITY.md item 3: HMAC keys of at least 256 bits.
+    if len(raw.encode()) < 32:
+        raise ValueError("must be at least 32 bytes (256 bits); try `openssl rand -base64 48`")
+    return raw
+
+
+def _secret_list(raw: str) -> tuple[str, ...]:
+    return tuple(_secret(item.strip()) for item in raw.split(",") if item.strip())
+
+
+def _ice_servers(raw: str) -> tuple[str, ...]:
+    servers = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not re.fullmatch(
+            r"(stun|stuns|turn|turns):[A-Za-z0-9.\-\[\]:]+(\?transport=(udp|tcp))?", item
+        ):
+            raise ValueError(f"expected stun:host:port or turn:host:port URLs, got {item!r}")
+        servers.append(item)
+    return tuple(servers)
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _existing_dir(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_dir():
+        raise ValueError(f"{raw} is not a directory")
+    return path
+
+
+def parse_queues(raw: str) -> tuple[QueueConfig, ...]:
+    """Parse ``name:lang/lang:target_seconds,...`` (languages and target optional)."""
+    queues: list[QueueConfig] = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parts = item.split(":")
+        if len(parts) > 3:
+            raise ValueError(f"queue {item!r}: expected name:languages:target_seconds")
+        name = _name(parts[0])
+        languages = tuple(parts[1].split("/")) if len(parts) > 1 and parts[1] else ("en",)
+        for language in languages:
+            if not _LANG_RE.fullmatch(language):
+                raise ValueError(f"queue {name!r}: {language!r} is not a language code like en")
+        target = _int_range(10, 3600)(parts[2]) if len(parts) > 2 and parts[2] else 120
+        if any(q.name == name for q in queues):
+            raise ValueError(f"queue {name!r} is listed twice")
+        queues.append(QueueConfig(name=name, languages=languages, target_seconds=target))
+    if not queues:
+        raise ValueError("expected at least one queue")
+    return tuple(queues)
