@@ -22,6 +22,9 @@ from server.auth.tokens import TokenService
 from server.settings import Settings
 from tests.support.redis_server import RedisServer
 
+# Fixture modules shared by several test files.
+pytest_plugins = ["tests.support.queues", "tests.support.loopback"]
+
 TEST_SECRET = "test-secret-for-videodesk-only-" + "0123456789abcdef" * 2
 
 

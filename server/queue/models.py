@@ -1,0 +1,134 @@
+"""Typed results of the queue engine's operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from server.queue.estimate import WaitEstimate
+
+PatientState = Literal[
+    "waiting", "offered", "in_call", "on_hold", "callback_pending", "done", "left", "abandoned"
+]
+AgentState = Literal["offline", "available", "offered", "in_call", "wrap_up", "away"]
+PATIENT_STATES: tuple[PatientState, ...] = (
+    "waiting",
+    "offered",
+    "in_call",
+    "on_hold",
+    "callback_pending",
+    "done",
+    "left",
+    "abandoned",
+)
+AGENT_STATES: tuple[AgentState, ...] = (
+    "offline",
+    "available",
+    "offered",
+    "in_call",
+    "wrap_up",
+    "away",
+)
+ACTIVE_PATIENT_STATES = frozenset({"waiting", "offered", "in_call", "on_hold", "callback_pending"})
+NEEDS = ("interpreter", "caregiver", "accessibility")
+
+
+@dataclass(frozen=True, slots=True)
+class PatientDetails:
+    """What a patient tells the desk when joining (shown to the agent they reach)."""
+
+    name: str
+    reason: str
+    language: str
+    needs: tuple[str, ...] = ()
+    priority: Literal["normal", "urgent"] = "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A patient's place: ``created`` is False when they already had one."""
+
+    created: bool
+    state: str
+    ticket: int
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """An offer of one patient to one agent; ``token`` fences the accept."""
+
+    agent: str
+    patient: str
+    token: str
+    deadline_ms: int
+    kind: Literal["call", "callback", "transfer"]
+    queue: str
+
+    @classmethod
+    def from_fields(cls, fields: list[str]) -> Offer:
+        agent, patient, token, deadline, kind, queue = fields[:6]
+        return cls(agent, patient, token, int(deadline), kind, queue)  # type: ignore[arg-type]
+
+
+def offers_from(flat: list[str]) -> list[Offer]:
+    return [Offer.from_fields(flat[i : i + 6]) for i in range(0, len(flat) - len(flat) % 6, 6)]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    call_id: str
+    patient: str
+    agent: str
+    queue: str
+    wait_ms: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    call_id: str
+    patient: str
+    queue: str
+    handle_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a patient stands: ``position`` is 1-based, 0 when not in the queue."""
+
+    patient: str
+    state: str
+    queue: str
+    position: int
+    waiting: int
+    staffed: int
+    available: int
+    estimate: WaitEstimate
+    ticket: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "state": self.state,
+            "queue": self.queue,
+            "position": self.position,
+            "waiting": self.waiting,
+            "agents_staffed": self.staffed,
+            "estimate": self.estimate.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    """What one ticker pass settled (for notifications and logs)."""
+
+    expired: list[tuple[str, str]] = field(default_factory=list)  # (agent, queue)
+    reaped: list[tuple[str, str, str]] = field(default_factory=list)  # (member, queue, what)
+    offers: list[Offer] = field(default_factory=list)
+
+    @property
+    def changed_queues(self) -> set[str]:
+        queues = {q for _, q in self.expired if q}
+        queues |= {q for _, q, _ in self.reaped if q}
+        queues |= {o.queue for o in self.offers}
+        return queues

@@ -1,0 +1,29 @@
+-- positions: where each patient stands, in one round trip (read only).
+-- ARGV: prefix, then pids
+-- Returns per pid: {state, queue, position (1-based, 0 if not queued),
+--                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket}
+local out = {}
+local seen = {}
+for i = 2, #ARGV do
+  local pid = ARGV[i]
+  local precord = kp(pid)
+  local state = hget(precord, 'state') or ''
+  local q = hget(precord, 'queue') or ''
+  local position = 0
+  if QUEUED[state] then
+    local rank = redis.call('ZRANK', kq(q), pid)
+    if rank then position = rank + 1 end
+  end
+  local info = seen[q]
+  if not info and q ~= '' then
+    local stats = kstats(q)
+    info = {redis.call('ZCARD', kq(q)), redis.call('SCARD', kstaffed(q)),
+            redis.call('ZCARD', kavail(q)), hget(stats, 'aht_ms') or '0',
+            hget(stats, 'awt_ms') or '0'}
+    seen[q] = info
+  end
+  info = info or {0, 0, 0, '0', '0'}
+  out[#out + 1] = {state, q, position, info[1], info[2], info[3], info[4], info[5],
+                   hget(precord, 'ticket') or ''}
+end
+return out
