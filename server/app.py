@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from server import appkeys
-from server.api import health, tokens
+from server.api import health, session, tokens
 from server.auth.keyring import Keyring, load_secret
+from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
+from server.desk import Desk
 from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.middleware import error_middleware, security_headers
+from server.queue.engine import QueueEngine, Timing
 from server.ratelimit import RateLimiter
 from server.settings import Settings
-from server.store import EMBEDDED_NOTICE, connect
+from server.store import EMBEDDED_NOTICE, connect, embedded_reader
+from server.ticker import Ticker
+from server.ws import staff
+from server.ws.endpoint import close_all, websocket
+from server.ws.hub import Hub
+from server.ws.presence import Presence
+from signaling.ice import IceConfig
+from signaling.relay import Relay, RelayKeys
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +48,12 @@ def create_app(settings: Settings, *, lifecycle: Lifecycle | None = None) -> web
     app.on_response_prepare.append(security_headers(settings.secure_cookies))
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(tokens_ctx)
+    app.cleanup_ctx.append(desk_ctx)
+    app.on_shutdown.append(close_sockets)
     health.setup(app)
     tokens.setup(app)
+    session.setup(app)
+    app.router.add_get("/ws", websocket)
     return app
 
 
@@ -68,4 +83,97 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     await tokens.load_revocations()
     app[appkeys.TOKENS] = tokens
+    app[appkeys.SESSIONS] = SessionStore(app[appkeys.REDIS], app[appkeys.KEYS])
     yield
+
+
+async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The queue engine, the relay between processes, presence loops and the ticker."""
+    settings = app[appkeys.SETTINGS]
+    keys = app[appkeys.KEYS]
+    lifecycle = app[appkeys.LIFECYCLE]
+    redis = app[appkeys.REDIS]
+    # The relay's blocking reads hold a connection of their own.
+    reader = (
+        embedded_reader(redis)
+        if settings.embedded
+        else connect(settings, max_connections=2, socket_timeout=None)
+    )
+    hub = Hub()
+    presence_holder: list[Presence] = []
+
+    async def on_broadcast(message: dict[str, Any]) -> None:
+        await broadcast_received(desk, presence_holder[0], message)
+
+    relay = Relay(
+        redis,
+        reader,
+        RelayKeys(
+            routes=keys.routes,
+            inbox_prefix=keys.inbox(""),
+            process_prefix=keys.process(""),
+            broadcast=keys.broadcast,
+        ),
+        lifecycle.process_id,
+        hub.deliver,
+        on_broadcast,
+    )
+    engine = QueueEngine(
+        redis,
+        keys,
+        settings.queues,
+        Timing(
+            offer_timeout_ms=int(settings.offer_timeout * 1000),
+            patient_grace_ms=int(settings.grace_period * 1000),
+            agent_idle_grace_ms=int(settings.agent_grace_period * 1000),
+            agent_call_grace_ms=int(settings.grace_period * 1000),
+        ),
+    )
+    desk = Desk(
+        settings=settings,
+        keys=keys,
+        lifecycle=lifecycle,
+        engine=engine,
+        tokens=app[appkeys.TOKENS],
+        sessions=app[appkeys.SESSIONS],
+        limiter=app[appkeys.RATE_LIMITER],
+        hub=hub,
+        relay=relay,
+        ice=IceConfig(
+            servers=settings.ice_servers,
+            turn_secret=settings.turn_secret,
+            turn_ttl=settings.turn_ttl,
+            relay_only=settings.relay_only,
+        ),
+    )
+    presence = Presence(desk)
+    presence_holder.append(presence)
+    ticker = Ticker(desk)
+    app[appkeys.DESK] = desk
+    await relay.start()
+    presence.start()
+    ticker.start()
+    yield
+    await ticker.stop()
+    await presence.stop()
+    await relay.stop()
+    if reader is not redis:
+        await reader.aclose()
+
+
+async def broadcast_received(desk: Desk, presence: Presence, message: dict[str, Any]) -> None:
+    """A desk-wide notice from any process (see signaling/relay.py)."""
+    kind = message.get("kind")
+    if kind == "revoke":
+        await desk.hub.close_token(str(message.get("jti", "")), "This link has been withdrawn.")
+    elif kind == "queue":
+        presence.queue_changed(str(message.get("queue", "")))
+    elif kind == "notice":
+        await staff.show_notice(desk, message)
+
+
+async def close_sockets(app: web.Application) -> None:
+    """On shutdown (SIGTERM): refuse new work and close sockets with 1001 (going away)."""
+    app[appkeys.LIFECYCLE].draining = True
+    if appkeys.DESK in app:
+        await close_all(app[appkeys.DESK])

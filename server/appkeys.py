@@ -9,7 +9,9 @@ from __future__ import annotations
 from aiohttp import web
 from redis.asyncio import Redis
 
+from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
+from server.desk import Desk
 from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.ratelimit import RateLimiter
@@ -21,3 +23,5 @@ REDIS = web.AppKey("redis", Redis)
 TOKENS = web.AppKey("tokens", TokenService)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+SESSIONS = web.AppKey("sessions", SessionStore)
+DESK = web.AppKey("desk", Desk)

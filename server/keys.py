@@ -91,6 +91,10 @@ class Keys:
     def call(self, call_id: str) -> str:
         return f"{self.prefix}c:{call_id}"
 
+    def call_chat(self, call_id: str) -> str:
+        """List of a call's chat messages (for a party who reconnects)."""
+        return f"{self.prefix}c:{call_id}:chat"
+
     @property
     def agents(self) -> str:
         """Set of every agent id that has signed in (for the dashboard)."""

@@ -42,5 +42,11 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    # aiohttp's access log prints request lines; the desk's own logs say what matters.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet_third_party_loggers()
+
+
+def quiet_third_party_loggers() -> None:
+    """Loggers of libraries that would write personal data: SDP and IP addresses
+    (aiortc at DEBUG, aioice at INFO) and request lines (aiohttp's access log)."""
+    for name in ("aiortc", "aioice", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -28,15 +28,21 @@ EMBEDDED_NOTICE = (
 )
 
 
-def connect(settings: Settings, *, max_connections: int = 64) -> Redis:
-    """Create the client (no I/O yet: connections open on first use)."""
+def connect(
+    settings: Settings, *, max_connections: int = 64, socket_timeout: float | None = 5.0
+) -> Redis:
+    """Create the client (no I/O yet: connections open on first use).
+
+    ``socket_timeout=None`` is for a client whose commands block on purpose
+    (XREAD BLOCK); it relies on the health check and keepalive instead.
+    """
     if settings.redis_url is None:
         return embedded()
     pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=max_connections,
         timeout=5,  # wait at most 5 s for a free connection from the pool
-        socket_timeout=5,
+        socket_timeout=socket_timeout,
         socket_connect_timeout=2,
         socket_keepalive=True,
         health_check_interval=15,
@@ -44,7 +50,9 @@ def connect(settings: Settings, *, max_connections: int = 64) -> Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         decode_responses=True,
     )
-    return Redis(connection_pool=pool)
+    # from_pool: the client owns the pool and disconnects it on aclose().
+    client: Redis = Redis.from_pool(pool)
+    return client
 
 
 def embedded() -> Redis:
@@ -52,6 +60,15 @@ def embedded() -> Redis:
     import fakeredis  # imported here: only the embedded mode needs it
 
     server: Any = fakeredis.FakeServer(version=(7,))
+    client: Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    return client
+
+
+def embedded_reader(redis: Redis) -> Redis:
+    """A second client on the same in-process store (for blocking reads)."""
+    import fakeredis
+
+    server = redis.connection_pool.connection_kwargs["server"]
     client: Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     return client
 

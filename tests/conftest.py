@@ -19,11 +19,15 @@ from redis.asyncio import Redis
 from server import appkeys
 from server.app import create_app
 from server.auth.tokens import TokenService
+from server.logs import quiet_third_party_loggers
 from server.settings import Settings
 from tests.support.redis_server import RedisServer
 
 # Fixture modules shared by several test files.
-pytest_plugins = ["tests.support.queues", "tests.support.loopback"]
+pytest_plugins = ["tests.support.queues", "tests.support.loopback", "tests.support.desks"]
+
+# The same loggers the server quiets: aiortc logs SDP, aioice logs IP addresses.
+quiet_third_party_loggers()
 
 TEST_SECRET = "test-secret-for-videodesk-only-" + "0123456789abcdef" * 2
 

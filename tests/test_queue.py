@@ -181,7 +181,7 @@ async def test_waiting_patient_keeps_the_place_through_the_grace_period(
     await advance(engine, 59_000, ["p:p2"])
     assert await positions(engine, "p1", "p2") == [1, 2]
     report = await advance(engine, 2_000, ["p:p2"])
-    assert ("p:p1", "appointments", "abandoned") in report.reaped
+    assert ("p:p1", "appointments", "abandoned", "", "") in report.reaped
     assert (await engine.patient("p1"))["state"] == "abandoned"
     assert await positions(engine, "p2") == [1]
     # A lease that was reaped is not brought back by a late renewal.
@@ -203,7 +203,7 @@ async def test_lost_call_returns_the_patient_with_the_original_ticket(
     record = await engine.patient("p1")
     assert record["ticket"] == "1" and record["band"] == "1"
     assert (await engine.agent("a1"))["state"] == "offline"
-    assert ("a:a1", "appointments", "offline") in report.reaped
+    assert ("a:a1", "appointments", "offline", call.call_id, "p1") in report.reaped
     ended = [e for e in await engine.events() if e["type"] == "call_ended"]
     assert ended[-1]["call"] == call.call_id and ended[-1]["reason"] == "agent_lost"
     # The next agent is offered the returning patient.
@@ -218,7 +218,7 @@ async def test_agent_presence_lapse_returns_an_open_offer(engine: QueueEngine) -
     # The agent's process dies just after the offer was made: the agent's idle
     # lease (15 s) lapses before the offer's 20 s deadline.
     report = await advance(engine, 16_000, ["p:p1"])
-    assert ("a:a1", "appointments", "offline") in report.reaped
+    assert ("a:a1", "appointments", "offline", "", "") in report.reaped
     assert (await engine.patient("p1"))["state"] == "waiting"
     assert await positions(engine, "p1") == [1]
     assert (await engine.agent("a1"))["state"] == "offline"

@@ -14,6 +14,7 @@ Per SECURITY.md items 1–6:
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -278,11 +279,16 @@ class TokenService:
             pipe.set(self._keys.revoked(jti), "1", ex=ttl)
             if known:
                 pipe.hset(entry_key, "revoked", "1")
-            # Every process reads the broadcast stream and closes this token's sockets.
+            # Every process reads the broadcast stream (signaling/relay.py's format)
+            # and closes this token's sockets.
             pipe.xadd(
-                self._keys.broadcast, {"kind": "revoke", "jti": jti}, maxlen=1000, approximate=True
+                self._keys.broadcast,
+                {"msg": json.dumps({"kind": "revoke", "jti": jti})},
+                maxlen=1000,
+                approximate=True,
             )
             await pipe.execute()
+        await end_sessions_of_token(self._redis, self._keys, jti)
         if self._revocation_file is not None:
             with self._revocation_file.open("a", encoding="ascii") as handle:
                 handle.write(f"{jti} {expiry + LEEWAY_SECONDS}\n")
@@ -324,19 +330,28 @@ class TokenService:
         return _public_entry(entry)
 
     # -- single-use invites ---------------------------------------------------
-    async def consume_invite(self, claims: Claims, owner: str) -> bool:
+    async def consume_invite(self, jti: str, exp: int, owner: str) -> bool:
         """Bind a single-use invite to ``owner`` (a patient id). True if ``owner`` holds it.
 
         SET NX makes two parallel joins with one invite race safely: exactly one
         owner is written, and the same owner may join again (a page refresh).
         """
-        if not claims.single_use:
-            return True
-        key = self._keys.invite_used(claims.jti)
-        ttl = max(1, claims.exp - int(time.time()) + LEEWAY_SECONDS)
+        key = self._keys.invite_used(jti)
+        ttl = max(1, exp - int(time.time()) + LEEWAY_SECONDS)
         if await self._redis.set(key, owner, nx=True, ex=ttl):
             return True
         return bool(await self._redis.get(key) == owner)
+
+
+async def end_sessions_of_token(redis: Redis, keys: Keys, jti: str) -> int:
+    """Delete every browser session made from a token (its sockets close on the broadcast)."""
+    sids: set[str] = await redis.smembers(keys.token_sessions(jti))  # type: ignore[assignment]
+    async with redis.pipeline(transaction=True) as pipe:
+        for sid in sids:
+            pipe.delete(keys.session(sid))
+        pipe.delete(keys.token_sessions(jti))
+        await pipe.execute()
+    return len(sids)
 
 
 def _public_entry(entry: dict[str, str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from server.errors import BadRequest
-from server.keys import Keys
+from server.keys import CALL_RECORD_TTL, Keys
 from server.queue.errors import UnknownAgent, UnknownQueue
 from server.queue.estimate import estimate_wait
 from server.queue.models import (
@@ -38,6 +38,7 @@ from server.settings import QueueConfig
 log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 50
+CHAT_HISTORY = 200
 TICK_BATCH = 500
 MAX_NOTE = 1000
 
@@ -95,10 +96,10 @@ class QueueEngine:
         )
         return Ticket(bool(int(created)), state, int(ticket), actual_queue)
 
-    async def leave(self, pid: str, reason: str = "patient_left") -> tuple[str, str, str]:
-        """The patient leaves (from any state). Returns (previous state, queue, agent)."""
-        state, queue, agent, _call = await self._scripts.run("leave", pid, reason)
-        return state, queue, agent
+    async def leave(self, pid: str, reason: str = "patient_left") -> tuple[str, str, str, str]:
+        """The patient leaves (from any state). Returns (previous state, queue, agent, call)."""
+        state, queue, agent, call = await self._scripts.run("leave", pid, reason)
+        return state, queue, agent, call
 
     async def request_callback(self, pid: str, mode: str, phone: str = "") -> None:
         if mode not in ("phone", "page"):
@@ -123,7 +124,7 @@ class QueueEngine:
         rows = await self._scripts.run("positions", *pids)
         result = []
         for pid, row in zip(pids, rows, strict=True):
-            state, queue, position, waiting, staffed, available, aht, awt, ticket = row
+            state, queue, position, waiting, staffed, available, aht, awt, ticket = row[:9]
             position, staffed, available = int(position), int(staffed), int(available)
             estimate = estimate_wait(position, staffed, available, float(aht), float(awt))
             result.append(
@@ -137,6 +138,8 @@ class QueueEngine:
                     available=available,
                     estimate=estimate,
                     ticket=int(ticket) if ticket else 0,
+                    callback_mode=row[9],
+                    returning=row[10] == "1",
                 )
             )
         return result
@@ -264,6 +267,53 @@ class QueueEngine:
         offer = Offer.from_fields(result[3:]) if len(result) >= 9 else None
         return result[0], result[1], offer
 
+    async def save_call_text(self, call_id: str, field: str, text: str) -> None:
+        """Keep an agent's private notes or wrap-up note on the call record."""
+        if field not in ("notes", "wrapup_note"):
+            raise BadRequest("not a call note")
+        key = self.keys.call(call_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, field, text[: MAX_NOTE * 2])
+            pipe.expire(key, CALL_RECORD_TTL)
+            await pipe.execute()
+
+    async def add_chat(self, call_id: str, message: dict[str, Any]) -> None:
+        """Keep a call's chat so a party who reconnects sees it again."""
+        key = self.keys.call_chat(call_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(message))
+            pipe.ltrim(key, -CHAT_HISTORY, -1)
+            pipe.expire(key, CALL_RECORD_TTL)
+            await pipe.execute()
+
+    async def chat_history(self, call_id: str) -> list[dict[str, Any]]:
+        raw: list[str] = await self.redis.lrange(self.keys.call_chat(call_id), 0, -1)  # type: ignore[assignment]
+        history = []
+        for item in raw:
+            try:
+                history.append(json.loads(item))
+            except ValueError:
+                continue
+        return history
+
+    async def queue_snapshot(self, queue: str, limit: int = 20) -> dict[str, Any]:
+        """Waiting count, oldest wait and the first patients of a queue (for agents)."""
+        pids: list[str] = await self.redis.zrange(self.keys.queue(queue), 0, limit - 1)  # type: ignore[assignment]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.queue(queue))
+            for pid in pids:
+                pipe.hmget(
+                    self.keys.patient(pid),
+                    ["name", "reason", "joined_at", "state", "language", "priority", "returning"],
+                )
+            replies = await pipe.execute()
+        waiting, rows = int(replies[0]), replies[1:]
+        return {"name": queue, "waiting": waiting, "patients": rows}
+
+    async def call(self, call_id: str) -> dict[str, str]:
+        record: dict[str, str] = await self.redis.hgetall(self.keys.call(call_id))  # type: ignore[assignment]
+        return record
+
     async def agent(self, aid: str) -> dict[str, str]:
         record: dict[str, str] = await self.redis.hgetall(self.keys.agent(aid))  # type: ignore[assignment]
         return record
@@ -288,8 +338,14 @@ class QueueEngine:
         expired = [(expired_flat[i], expired_flat[i + 1]) for i in range(0, len(expired_flat), 2)]
         reaped_flat = await self._scripts.run("reap_leases", TICK_BATCH)
         reaped = [
-            (reaped_flat[i], reaped_flat[i + 1], reaped_flat[i + 2])
-            for i in range(0, len(reaped_flat), 3)
+            (
+                reaped_flat[i],
+                reaped_flat[i + 1],
+                reaped_flat[i + 2],
+                reaped_flat[i + 3],
+                reaped_flat[i + 4],
+            )
+            for i in range(0, len(reaped_flat), 5)
         ]
         offers = await self.dispatch()
         if expired or reaped:

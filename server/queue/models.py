@@ -106,6 +106,8 @@ class Position:
     available: int
     estimate: WaitEstimate
     ticket: int
+    callback_mode: str = ""
+    returning: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -115,6 +117,8 @@ class Position:
             "waiting": self.waiting,
             "agents_staffed": self.staffed,
             "estimate": self.estimate.as_dict(),
+            "callback": {"mode": self.callback_mode} if self.state == "callback_pending" else None,
+            "returning": self.returning,
         }
 
 
@@ -123,12 +127,13 @@ class TickReport:
     """What one ticker pass settled (for notifications and logs)."""
 
     expired: list[tuple[str, str]] = field(default_factory=list)  # (agent, queue)
-    reaped: list[tuple[str, str, str]] = field(default_factory=list)  # (member, queue, what)
+    # (member, queue, what, call, other party): call and other are set when a call ended
+    reaped: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
 
     @property
     def changed_queues(self) -> set[str]:
         queues = {q for _, q in self.expired if q}
-        queues |= {q for _, q, _ in self.reaped if q}
+        queues |= {reaped[1] for reaped in self.reaped if reaped[1]}
         queues |= {o.queue for o in self.offers}
         return queues

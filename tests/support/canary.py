@@ -1,8 +1,8 @@
 """Canary personal data: tests use these values; no log may ever contain them.
 
 ``python -m tests.support.canary DIR`` greps every file under DIR for the
-canaries and for anything shaped like a JWT (``eyJ…``) and fails if it finds
-one (SECURITY.md items 6 and 16). ``scripts/test`` runs it after the suite.
+canaries, for anything shaped like a JWT (``eyJ…``) and for SDP lines, and fails
+if it finds one (SECURITY.md items 6 and 16). ``scripts/test`` runs it after the suite.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ NOTE_TEXT = "canary-note: patient sounded breathless"
 
 CANARIES = (PATIENT_NAME, PATIENT_REASON, PHONE_NUMBER, CHAT_TEXT, NOTE_TEXT, "Canarywing")
 JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{10,}")
+# SDP in a log shows up as any of these lines (keys, addresses, fingerprints).
+SDP_SHAPE = re.compile(r"a=(fingerprint|ice-pwd|ice-ufrag|candidate):|\bc=IN IP4 ")
 
 
 def findings(directory: Path) -> list[str]:
@@ -30,6 +32,8 @@ def findings(directory: Path) -> list[str]:
         for number, line in enumerate(text.splitlines(), start=1):
             if JWT_SHAPE.search(line):
                 found.append(f"{path}:{number}: a token")
+            if SDP_SHAPE.search(line):
+                found.append(f"{path}:{number}: SDP")
             for canary in CANARIES:
                 if canary in line:
                     found.append(f"{path}:{number}: canary personal data {canary!r}")

@@ -1,7 +1,8 @@
 -- positions: where each patient stands, in one round trip (read only).
 -- ARGV: prefix, then pids
 -- Returns per pid: {state, queue, position (1-based, 0 if not queued),
---                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket}
+--                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket,
+--                   callback_mode, returning}
 local out = {}
 local seen = {}
 for i = 2, #ARGV do
@@ -24,6 +25,7 @@ for i = 2, #ARGV do
   end
   info = info or {0, 0, 0, '0', '0'}
   out[#out + 1] = {state, q, position, info[1], info[2], info[3], info[4], info[5],
-                   hget(precord, 'ticket') or ''}
+                   hget(precord, 'ticket') or '', hget(precord, 'callback_mode') or '',
+                   hget(precord, 'returning') or '0'}
 end
 return out

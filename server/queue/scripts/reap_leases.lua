@@ -7,17 +7,20 @@
 --   agent in a call                  -> patient back in the returning band
 --                                       with their original ticket
 -- ARGV: prefix, limit
--- Returns a flat list of {member, queue, what} triples.
+-- Returns a flat list of {member, queue, what, call, other} entries: ``call`` and
+-- ``other`` (the other party) are set when a call ended.
 -- Race closed: several processes reaping at once; each lease is removed and
 -- settled inside one script, so it is settled exactly once.
 local limit = tonumber(ARGV[2])
 local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', now, 'LIMIT', 0, limit)
 local out = {}
-local function report(member, q, what)
+local function report(member, q, what, call, other)
   out[#out + 1] = member
   out[#out + 1] = q or ''
   out[#out + 1] = what
+  out[#out + 1] = call or ''
+  out[#out + 1] = other or ''
 end
 for _, member in ipairs(due) do
   redis.call('ZREM', K_LEASES, member)
@@ -43,14 +46,14 @@ for _, member in ipairs(due) do
       stat_incr(q, 'abandoned')
       emit(now, 'abandoned', {'patient', id, 'queue', q, 'reason', 'lease_lapsed',
                               'agent', agent})
-      report(member, q, 'abandoned')
+      report(member, q, 'abandoned', '', agent)
     elseif state == 'in_call' or state == 'on_hold' then
       local agent = hget(precord, 'agent')
-      end_call(agent, now, 'abandoned', 'wrap_up', 'patient_lost')
+      local _, cid = end_call(agent, now, 'abandoned', 'wrap_up', 'patient_lost')
       stat_incr(q, 'dropped')
       emit(now, 'abandoned', {'patient', id, 'queue', q, 'reason', 'lost_in_call',
                               'agent', agent})
-      report(member, q, 'abandoned')
+      report(member, q, 'abandoned', cid, agent)
     end
   else
     local akey = ka(id)
@@ -61,9 +64,9 @@ for _, member in ipairs(due) do
       report(member, q, 'offline')
     elseif state == 'in_call' then
       local pid = hget(akey, 'patient')
-      local q = end_call(id, now, 'requeue', 'offline', 'agent_lost')
+      local q, cid = end_call(id, now, 'requeue', 'offline', 'agent_lost')
       if pid then q = requeue_returning(pid, now, 'agent_lost') end
-      report(member, q, 'offline')
+      report(member, q, 'offline', cid, pid)
     elseif state and state ~= 'offline' then
       set_agent_state(id, 'offline', now, 'lease_lapsed')
       emit(now, 'agent_status', {'agent', id, 'status', 'offline', 'reason', 'lease_lapsed',

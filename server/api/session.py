@@ -1,0 +1,89 @@
+"""``/api/v1/session``: a page exchanges its link's token for a session cookie.
+
+The token comes in the POST body (the page read it from the URL fragment), never
+in a URL. Patients and agents get a cookie; admins keep using their bearer token
+(no cookie, so no CSRF for the admin API).
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from server import appkeys
+from server.api.body import json_object, text
+from server.auth.bearer import client_address
+from server.auth.sessions import COOKIE, Session, session_for
+from server.auth.tokens import Claims
+from server.errors import Forbidden, Unauthorized
+
+EXCHANGES_PER_MINUTE = 30
+
+
+async def create_session(request: web.Request) -> web.Response:
+    app = request.app
+    await app[appkeys.RATE_LIMITER].hit(f"session:{client_address(request)}", EXCHANGES_PER_MINUTE)
+    body = await json_object(request, {"token"})
+    token = text(body, "token", limit=4096)
+    claims = await _claims(request, token)
+    session = session_for(claims)
+    await app[appkeys.SESSIONS].save(session)
+    response = web.json_response({"session": session.public()}, status=201)
+    _set_cookie(request, response, session)
+    return response
+
+
+async def _claims(request: web.Request, token: str) -> Claims:
+    tokens = request.app[appkeys.TOKENS]
+    try:
+        return await tokens.verify(token, "patient")
+    except Unauthorized as patient_error:
+        try:
+            return await tokens.verify(token, "agent")
+        except Unauthorized:
+            try:
+                tokens.decode(token, "admin")
+            except Unauthorized:
+                raise patient_error from None
+            raise Forbidden("Admins use their token as a bearer token.") from None
+
+
+def _set_cookie(request: web.Request, response: web.Response, session: Session) -> None:
+    settings = request.app[appkeys.SETTINGS]
+    response.set_cookie(
+        COOKIE,
+        session.sid,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="Strict",
+        path="/",
+        max_age=max(1, session.exp - int(time.time())),
+    )
+
+
+async def current_session(request: web.Request) -> web.Response:
+    session = await _load(request)
+    return web.json_response({"session": session.public()})
+
+
+async def end_session(request: web.Request) -> web.Response:
+    session = await _load(request)
+    await request.app[appkeys.SESSIONS].delete(session)
+    response = web.json_response({"ended": True})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def _load(request: web.Request) -> Session:
+    sid = request.cookies.get(COOKIE, "")
+    session = await request.app[appkeys.SESSIONS].load(sid)
+    if await request.app[appkeys.TOKENS].is_revoked(session.jti):
+        raise Unauthorized("This link has been withdrawn.", code="token_revoked")
+    return session
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/session", create_session)
+    app.router.add_get("/api/v1/session", current_session)
+    app.router.add_delete("/api/v1/session", end_session)

@@ -1,0 +1,62 @@
+"""The Desk: the services one process uses to serve patients and agents.
+
+Built once at start-up (``server/app.py``) and handed to every WebSocket
+message handler; it carries no per-socket state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from server.auth.sessions import SessionStore
+from server.auth.tokens import TokenService
+from server.keys import Keys
+from server.lifecycle import Lifecycle
+from server.queue.engine import QueueEngine
+from server.ratelimit import RateLimiter
+from server.settings import Settings
+from server.ws.hub import Hub
+from signaling.ice import IceConfig
+from signaling.relay import Relay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Desk:
+    settings: Settings
+    keys: Keys
+    lifecycle: Lifecycle
+    engine: QueueEngine
+    tokens: TokenService
+    sessions: SessionStore
+    limiter: RateLimiter
+    hub: Hub
+    relay: Relay
+    ice: IceConfig
+
+    async def notify(self, participant: str, message: dict[str, Any]) -> bool:
+        """Send to a participant wherever they are connected; never raises.
+
+        A failure to reach Redis is logged: the recipient re-reads its state
+        from Redis when it reconnects, so a lost notification is recovered.
+        """
+        if not participant:
+            return False
+        try:
+            return await self.relay.send(participant, message)
+        except RedisError as exc:
+            log.warning("notify %s failed: %s", participant, type(exc).__name__)
+            return False
+
+    async def queue_changed(self, *queues: str) -> None:
+        """Tell every process that these queues' order changed (positions to push)."""
+        for queue in {q for q in queues if q}:
+            try:
+                await self.relay.broadcast({"kind": "queue", "queue": queue})
+            except RedisError as exc:
+                log.warning("queue change broadcast failed: %s", type(exc).__name__)

@@ -1,0 +1,94 @@
+"""Call messages: where SDP, ICE candidates and chat are relayed to the peer.
+
+A socket may only message the peer of its current call (set by the hub when
+``call.started`` reaches it). SDP is checked with aiortc's parser and the
+limits of SECURITY.md item 11 before it is relayed; candidates are capped per
+call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from server.desk import Desk
+from server.errors import Conflict
+from server.ws import agent as agent_messages
+from server.ws import notify
+from server.ws.connection import Connection
+from signaling.messages import ClientMessage
+from signaling.sdp import CandidateBudget, SdpRejected, check_description
+
+log = logging.getLogger(__name__)
+
+
+def _require_call(conn: Connection) -> None:
+    if not conn.peer or not conn.call:
+        raise Conflict("There is no call in progress.", code="no_call")
+
+
+async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    kind = message.type
+    if kind == "call.bye":
+        await hang_up(desk, conn, message)
+        return
+    _require_call(conn)
+    data = message.data
+    if kind == "call.sdp":
+        description = data["description"]
+        try:
+            check_description(description["type"], description["sdp"])
+        except SdpRejected as exc:
+            raise Conflict(exc.message, code=exc.code) from None
+        await _relay(desk, conn, {"type": "call.sdp", "description": description})
+    elif kind == "call.ice":
+        candidate = data["candidate"]
+        if candidate is not None and candidate["candidate"]:
+            budget = _budget(conn)
+            try:
+                budget.check_candidate(
+                    candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
+                )
+            except SdpRejected as exc:
+                raise Conflict(exc.message, code=exc.code) from None
+        await _relay(desk, conn, {"type": "call.ice", "candidate": candidate})
+    elif kind == "call.chat":
+        chat = {
+            "type": "call.chat",
+            "from": conn.role,
+            "text": data["text"],
+            "at": int(time.time() * 1000),
+        }
+        await desk.engine.add_chat(conn.call, chat)
+        await _relay(desk, conn, chat)
+    elif kind == "call.media":
+        if data["state"] == "connected":
+            setup_ms = await desk.engine.call_started(conn.call)
+            if setup_ms:
+                log.info("call %s media up after %d ms", conn.call, setup_ms)
+        await _relay(desk, conn, {"type": "call.peer_media", "state": data["state"]})
+
+
+async def hang_up(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    if conn.role == "agent":
+        await agent_messages.handle(desk, conn, message)
+        return
+    state, queue, agent, call = await desk.engine.leave(conn.participant, "patient_ended")
+    if state in ("in_call", "on_hold"):
+        await notify.call_ended(desk, call, conn.participant, agent, "patient_ended")
+        await desk.queue_changed(queue)
+    else:
+        raise Conflict("There is no call in progress.", code="no_call")
+
+
+def _budget(conn: Connection) -> CandidateBudget:
+    if not isinstance(conn.candidates, CandidateBudget) or conn.candidates_call != conn.call:
+        conn.candidates = CandidateBudget()
+        conn.candidates_call = conn.call
+    return conn.candidates
+
+
+async def _relay(desk: Desk, conn: Connection, message: dict[str, object]) -> None:
+    delivered = await desk.relay.send(conn.peer, message)
+    if not delivered:
+        await conn.send({"type": "call.peer", "status": "reconnecting"})

@@ -1,0 +1,76 @@
+"""One authenticated WebSocket and what this process knows about it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from server.auth.sessions import Session
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PER_SECOND = 20.0
+MESSAGE_BURST = 60.0  # a burst of trickled ICE candidates fits
+STRIKES_BEFORE_CLOSE = 50
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Per-socket message rate limit."""
+
+    rate: float = MESSAGES_PER_SECOND
+    burst: float = MESSAGE_BURST
+    tokens: float = MESSAGE_BURST
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass(eq=False, slots=True)
+class Connection:
+    """An authenticated socket. ``peer`` and ``call`` are set while in a call."""
+
+    ws: web.WebSocketResponse
+    session: Session
+    address: str
+    limiter: TokenBucket = field(default_factory=TokenBucket)
+    strikes: int = 0
+    last_activity: float = field(default_factory=time.monotonic)
+    peer: str = ""
+    call: str = ""
+    queue: str = ""
+    last_state: dict[str, Any] = field(default_factory=dict)  # last queue.state pushed
+    last_panel: dict[str, Any] = field(default_factory=dict)  # last agent.queues pushed
+    candidates: Any = None  # the CandidateBudget of the current call
+    candidates_call: str = ""
+    echo: Any = None  # the lobby's EchoPeer while a connection test runs
+
+    @property
+    def role(self) -> str:
+        return self.session.role
+
+    @property
+    def participant(self) -> str:
+        return self.session.participant
+
+    async def send(self, message: dict[str, Any]) -> bool:
+        """Send a JSON message; False (never an exception) if the socket is gone."""
+        if self.ws.closed:
+            return False
+        try:
+            await self.ws.send_json(message)
+            return True
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("send to %s failed: %s", self.participant, type(exc).__name__)
+            return False

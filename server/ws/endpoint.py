@@ -1,0 +1,229 @@
+"""``GET /ws``: the one WebSocket each page keeps open.
+
+Order of business: the Origin must be on the allow-list (aiohttp does not check
+it); the socket authenticates with its session cookie at the handshake, or by
+an ``auth`` message within 5 seconds; every message is then rate limited,
+validated against the schema and handled by its family's module. A bad message
+gets an ``error`` reply and the loop goes on; only abuse (repeated flooding) or
+a revoked token closes the socket, with 1008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import replace
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from redis.exceptions import RedisError
+
+from server import appkeys
+from server.auth.sessions import COOKIE, Session, session_for
+from server.auth.tokens import Role
+from server.desk import Desk
+from server.errors import DeskError, Forbidden, Unauthorized, Unavailable
+from server.ws import agent, call, lobby, patient, staff
+from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
+from server.ws.outbound import welcome
+from signaling.messages import (
+    MAX_MESSAGE_BYTES,
+    ClientMessage,
+    ProtocolError,
+    error_message,
+    parse,
+)
+
+log = logging.getLogger(__name__)
+
+AUTH_TIMEOUT = 5.0
+HEARTBEAT = 20.0  # ping every 20 s; a peer silent for 10 s more is closed
+
+
+def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
+    """Exact match against the allow-list: no missing, ``null`` or look-alike origins."""
+    return origin is not None and origin.lower().rstrip("/") in allowed
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    desk = request.app[appkeys.DESK]
+    if not origin_allowed(request.headers.get("Origin"), desk.settings.allowed_origins):
+        raise Forbidden("This page's origin may not open the desk's socket.", code="bad_origin")
+    if desk.lifecycle.draining:
+        raise Unavailable("This server is restarting; please reconnect.", code="draining")
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE_BYTES, compress=False)
+    await ws.prepare(request)
+    address = request.remote or "unknown"
+    try:
+        session = await _authenticate(desk, request, ws)
+    except (DeskError, ProtocolError) as exc:
+        await ws.send_json(error_message(exc.code, exc.message))
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=exc.code.encode()[:120])
+        return ws
+    except RedisError:
+        await ws.send_json(error_message("unavailable", "Please try again in a few seconds."))
+        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"unavailable")
+        return ws
+    refusal = desk.hub.admit(session.sid, address)
+    if refusal is not None:
+        await ws.send_json(error_message("too_many_connections", refusal))
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many connections")
+        return ws
+    conn = Connection(ws=ws, session=session, address=address)
+    await _serve(desk, conn)
+    return ws
+
+
+async def _authenticate(desk: Desk, request: web.Request, ws: web.WebSocketResponse) -> Session:
+    sid = request.cookies.get(COOKIE)
+    if sid:
+        session = await desk.sessions.load(sid)
+    else:
+        session = await _first_message(desk, ws)
+    if await desk.tokens.is_revoked(session.jti):
+        raise Unauthorized("This link has been withdrawn.", code="token_revoked")
+    return session
+
+
+async def _first_message(desk: Desk, ws: web.WebSocketResponse) -> Session:
+    try:
+        msg = await ws.receive(timeout=AUTH_TIMEOUT)
+    except TimeoutError:
+        raise Unauthorized("Authenticate within 5 seconds.", code="auth_timeout") from None
+    if msg.type != WSMsgType.TEXT:
+        raise Unauthorized("Authenticate with an auth message first.")
+    try:
+        message = parse(msg.data, "unauthenticated")
+    except ProtocolError as exc:
+        if exc.code == "forbidden":  # any other type before auth
+            raise Unauthorized("Authenticate with an auth message first.") from None
+        raise
+    if message.type != "auth":
+        raise Unauthorized("Authenticate with an auth message first.")
+    role: Role = message.data["role"]
+    claims = await desk.tokens.verify(message.data["token"], role)
+    session = session_for(claims)
+    if role == "patient":
+        # A token-authenticated patient is the same patient on every connection
+        # with that token, so a bot that reconnects finds its place again.
+        digest = hashlib.sha256(f"patient:{claims.jti}".encode()).hexdigest()[:20]
+        session = replace(session, participant=f"p_{digest}")
+        if claims.typ == "desk":
+            raise Unauthorized("Open the desk link in a browser to join.", code="use_the_page")
+    return session
+
+
+async def _serve(desk: Desk, conn: Connection) -> None:
+    desk.hub.add(conn)
+    log.info("%s %s connected", conn.role, conn.participant)
+    try:
+        await desk.relay.attach(conn.participant)
+        await conn.send(welcome(conn.role, conn.session.public(), desk.ice))
+        await _on_connect(desk, conn)
+        async for msg in conn.ws:
+            if msg.type == WSMsgType.TEXT:
+                await receive(desk, conn, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await conn.send(error_message("bad_json", "Send text messages only."))
+            elif msg.type == WSMsgType.ERROR:
+                break
+    except RedisError as exc:
+        log.warning(
+            "%s %s: Redis unavailable (%s)", conn.role, conn.participant, type(exc).__name__
+        )
+    except Exception:
+        log.exception("socket of %s %s failed", conn.role, conn.participant)
+    finally:
+        await _on_close(desk, conn)
+
+
+async def _on_connect(desk: Desk, conn: Connection) -> None:
+    try:
+        if conn.role == "patient":
+            await patient.on_connect(desk, conn)
+        elif conn.role == "agent":
+            await agent.on_connect(desk, conn)
+    except RedisError:
+        await conn.send(error_message("unavailable", "Please wait: reconnecting to the desk."))
+
+
+async def _on_close(desk: Desk, conn: Connection) -> None:
+    await lobby.stop(conn)
+    last = desk.hub.remove(conn)
+    log.info("%s %s disconnected (close code %s)", conn.role, conn.participant, conn.ws.close_code)
+    if not last:
+        return
+    try:
+        await desk.relay.detach(conn.participant)
+        if conn.role == "patient":
+            await patient.on_disconnect(desk, conn)
+        elif conn.role == "agent":
+            await agent.on_disconnect(desk, conn)
+    except RedisError as exc:
+        log.warning("cleanup of %s: Redis unavailable (%s)", conn.participant, type(exc).__name__)
+
+
+async def receive(desk: Desk, conn: Connection, raw: str) -> None:
+    """Handle one text message; whatever happens, the loop goes on."""
+    if not conn.limiter.take():
+        conn.strikes += 1
+        if conn.strikes >= STRIKES_BEFORE_CLOSE:
+            await conn.send(error_message("rate_limited", "Too many messages."))
+            await conn.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"rate limited")
+        else:
+            await conn.send(error_message("rate_limited", "Slow down: message dropped."))
+        return
+    try:
+        message = parse(raw, conn.role)
+    except ProtocolError as exc:
+        await conn.send(error_message(exc.code, exc.message, exc.ref))
+        return
+    conn.last_activity = time.monotonic()
+    try:
+        await route(desk, conn, message)
+    except DeskError as exc:
+        await conn.send(error_message(exc.code, exc.message, message.id))
+    except ProtocolError as exc:
+        await conn.send(error_message(exc.code, exc.message, message.id))
+    except RedisError as exc:
+        log.warning(
+            "%s from %s: Redis unavailable (%s)", message.type, conn.participant, type(exc).__name__
+        )
+        await conn.send(
+            error_message(
+                "unavailable",
+                "The desk can't do that just now. Please try again in a few seconds.",
+                message.id,
+            )
+        )
+    except Exception:
+        log.exception("%s from %s failed", message.type, conn.participant)
+        await conn.send(error_message("internal", "Something went wrong on our side.", message.id))
+
+
+async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    """Each message family is handled in one module."""
+    family = message.type.split(".", 1)[0]
+    if message.type == "ping":
+        await conn.send({"type": "pong", "ref": message.id})
+    elif message.type == "auth":
+        raise ProtocolError("already_authenticated", "This socket is already authenticated.")
+    elif family in ("queue", "survey"):
+        await patient.handle(desk, conn, message)
+    elif family == "agent":
+        await agent.handle(desk, conn, message)
+    elif family == "call":
+        await call.handle(desk, conn, message)
+    elif family == "lobby":
+        await lobby.handle(desk, conn, message)
+    elif family == "staff":
+        await staff.handle(desk, conn, message)
+    else:  # the schema admits no other family; keep the loop safe anyway
+        raise ProtocolError("unknown_type", "Unknown message type.")
+
+
+async def close_all(desk: Desk) -> None:
+    """Draining: every socket closes with 1001 so clients reconnect to another process."""
+    await desk.hub.close_all(WSCloseCode.GOING_AWAY, b"server restarting")
+    await asyncio.sleep(0)

@@ -1,0 +1,82 @@
+"""The lobby's connection test: the browser sends its camera and microphone to a
+server-side aiortc peer, which echoes them back (and answers pings on a data
+channel, so the page can show the round-trip time)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.desk import Desk
+from server.errors import Conflict, Unavailable
+from server.ws.connection import Connection
+from signaling.echo import EchoPeer
+from signaling.messages import ClientMessage
+from signaling.sdp import SdpRejected, check_description
+
+log = logging.getLogger(__name__)
+
+MAX_ECHO_PEERS = 6  # each one decodes and re-encodes video: CPU per test
+TESTS_PER_MINUTE = 6
+_running: dict[int, EchoPeer] = {}
+
+
+async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    if message.type == "lobby.test_offer":
+        await start(desk, conn, message)
+    elif message.type == "lobby.test_candidate":
+        echo = conn.echo
+        if not isinstance(echo, EchoPeer):
+            raise Conflict("No connection test is running.", code="no_test")
+        candidate = message.data["candidate"]
+        try:
+            if candidate is None or not candidate["candidate"]:
+                await echo.add_candidate("", None, None)
+            else:
+                await echo.add_candidate(
+                    candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
+                )
+        except ValueError as exc:
+            raise Conflict(str(exc), code="candidate_invalid") from None
+    elif message.type == "lobby.test_end":
+        await stop(conn)
+
+
+async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    description = message.data["description"]
+    if description["type"] != "offer":
+        raise Conflict("The connection test starts with an offer.", code="sdp_bad_type")
+    try:
+        check_description("offer", description["sdp"])
+    except SdpRejected as exc:
+        raise Conflict(exc.message, code=exc.code) from None
+    await desk.limiter.hit(f"echo:{conn.participant}", TESTS_PER_MINUTE)
+    await stop(conn)
+    if len(_running) >= MAX_ECHO_PEERS:
+        raise Unavailable(
+            "The connection test is busy. Please try again in a minute.", code="test_busy"
+        )
+    echo = EchoPeer(desk.ice, connect_timeout=10.0, max_lifetime=60.0, session_id=conn.participant)
+    conn.echo = echo
+    _running[id(echo)] = echo
+    asyncio.get_running_loop().create_task(_forget_when_closed(echo))
+    try:
+        answer = await echo.answer(description["sdp"])
+    except ValueError as exc:
+        await stop(conn)
+        raise Conflict(str(exc), code="sdp_invalid") from None
+    await conn.send({"type": "lobby.test_answer", "description": {"type": "answer", "sdp": answer}})
+
+
+async def _forget_when_closed(echo: EchoPeer) -> None:
+    await echo.closed.wait()
+    _running.pop(id(echo), None)
+
+
+async def stop(conn: Connection) -> None:
+    """End the connection's test (idempotent); the peer is always closed."""
+    echo = conn.echo
+    conn.echo = None
+    if isinstance(echo, EchoPeer):
+        await echo.close()
+        _running.pop(id(echo), None)

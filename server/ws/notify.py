@@ -1,0 +1,101 @@
+"""Telling patients and agents what changed, wherever their sockets are.
+
+Every push is built from the state in Redis at that moment, so a push that is
+lost (a socket reconnecting, a process dying) is repaired by the next one or by
+the full state a socket gets when it reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from server.desk import Desk
+from server.queue.models import ACTIVE_PATIENT_STATES, Offer
+from server.ws import outbound
+
+log = logging.getLogger(__name__)
+
+
+async def patient_state(desk: Desk, pid: str) -> None:
+    """Push a patient's queue state (position, estimate) to their sockets."""
+    position = await desk.engine.position(pid)
+    await desk.notify(pid, outbound.queue_state(position))
+
+
+async def agent_state(desk: Desk, aid: str) -> None:
+    record = await desk.engine.agent(aid)
+    await desk.notify(aid, outbound.agent_state(record, desk.settings.outcome_codes))
+
+
+async def offers(desk: Desk, made: Iterable[Offer]) -> None:
+    """Send each offer to its agent, and tell the patient an agent is being connected."""
+    queues = set()
+    for offer in made:
+        record = await desk.engine.patient(offer.patient)
+        log.info("offer %s of %s to %s", offer.token, offer.patient, offer.agent)
+        await desk.notify(offer.agent, outbound.offer_message(offer, record))
+        await agent_state(desk, offer.agent)
+        if record.get("state") in ACTIVE_PATIENT_STATES:
+            await patient_state(desk, offer.patient)
+        queues.add(offer.queue)
+    await desk.queue_changed(*queues)
+
+
+async def dispatch(desk: Desk, *queues: str) -> None:
+    """Offer waiting patients of these queues to available agents, and say so."""
+    made = await desk.engine.dispatch([q for q in queues if q])
+    await offers(desk, made)
+    await desk.queue_changed(*queues)
+
+
+async def call_ended(desk: Desk, call_id: str, pid: str, aid: str, reason: str) -> None:
+    """Both parties learn the call is over; the patient gets their new state too."""
+    message = outbound.call_ended(call_id, reason)
+    if pid:
+        await desk.notify(pid, message)
+        await patient_state(desk, pid)
+    if aid:
+        await desk.notify(aid, message)
+        await agent_state(desk, aid)
+
+
+async def call_started(
+    desk: Desk,
+    call_id: str,
+    pid: str,
+    aid: str,
+    kind: str,
+    *,
+    resumed: bool = False,
+    only: str | None = None,
+) -> None:
+    """Send ``call.started`` to both parties (or ``only`` one, when it reconnects)."""
+    patient = await desk.engine.patient(pid)
+    agent = await desk.engine.agent(aid)
+    if only in (None, aid):
+        message = outbound.call_started(
+            call_id,
+            role="agent",
+            peer_id=pid,
+            peer_name=patient.get("name", ""),
+            ice=desk.ice,
+            kind=kind,
+            patient=outbound.patient_context(patient, kind),
+            resumed=resumed,
+        )
+        message["history"] = await desk.engine.chat_history(call_id) if resumed else []
+        await desk.notify(aid, message)
+    if only in (None, pid):
+        message = outbound.call_started(
+            call_id,
+            role="patient",
+            peer_id=aid,
+            peer_name=agent.get("name", ""),
+            ice=desk.ice,
+            kind=kind,
+            resumed=resumed,
+        )
+        message["history"] = await desk.engine.chat_history(call_id) if resumed else []
+        message["on_hold"] = patient.get("state") == "on_hold"
+        await desk.notify(pid, message)

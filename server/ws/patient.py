@@ -1,0 +1,102 @@
+"""Patient messages: where a patient joins, leaves, asks for a call-back, rates the call."""
+
+from __future__ import annotations
+
+import logging
+
+from server.desk import Desk
+from server.errors import Conflict, Unavailable
+from server.queue.models import ACTIVE_PATIENT_STATES, PatientDetails
+from server.ws import notify
+from server.ws.connection import Connection
+from signaling.messages import ClientMessage
+
+log = logging.getLogger(__name__)
+
+
+async def on_connect(desk: Desk, conn: Connection) -> None:
+    """A patient's socket opened (first time or after a drop): renew and resync."""
+    pid = conn.participant
+    record = await desk.engine.patient(pid)
+    state = record.get("state", "")
+    conn.queue = record.get("queue", conn.session.queue)
+    if state in ("waiting", "offered", "in_call", "on_hold"):
+        await desk.engine.renew([f"p:{pid}"])
+    if state in ("in_call", "on_hold") and record.get("agent") and record.get("call"):
+        await notify.call_started(
+            desk, record["call"], pid, record["agent"], "call", resumed=True, only=pid
+        )
+        await desk.notify(record["agent"], {"type": "call.peer", "status": "connected"})
+    await notify.patient_state(desk, pid)
+
+
+async def on_disconnect(desk: Desk, conn: Connection) -> None:
+    """The patient's last socket here closed. Their place is kept for the grace period."""
+    if conn.peer:
+        await desk.notify(conn.peer, {"type": "call.peer", "status": "reconnecting"})
+
+
+async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    pid = conn.participant
+    kind = message.type
+    if kind == "queue.join":
+        await join(desk, conn, message)
+    elif kind == "queue.leave":
+        state, queue, agent, call = await desk.engine.leave(pid)
+        log.info("patient %s left (was %s)", pid, state)
+        if state in ("in_call", "on_hold"):
+            await notify.call_ended(desk, call, pid, agent, "patient_ended")
+        elif state == "offered" and agent:
+            await desk.notify(agent, {"type": "agent.offer_cancelled", "reason": "patient_left"})
+            await notify.agent_state(desk, agent)
+            await notify.dispatch(desk, queue)
+        await desk.queue_changed(queue)
+        await notify.patient_state(desk, pid)
+    elif kind == "queue.resume":
+        await on_connect(desk, conn)
+    elif kind == "queue.callback":
+        mode = message.data["mode"]
+        phone = message.data.get("phone", "")
+        if mode == "phone" and not phone:
+            raise Conflict("Please give a phone number to call you back on.", code="phone_needed")
+        await desk.engine.request_callback(pid, mode, phone)
+        await notify.patient_state(desk, pid)
+    elif kind == "queue.callback_cancel":
+        await desk.engine.cancel_callback(pid)
+        await notify.patient_state(desk, pid)
+    elif kind == "survey.submit":
+        await desk.engine.rate(pid, message.data["rating"], message.data.get("comment", ""))
+        await conn.send({"type": "survey.thanks"})
+
+
+async def join(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    """Put the patient in their link's queue (or give back the place they hold)."""
+    if desk.lifecycle.draining:
+        raise Unavailable("This server is restarting. Reconnecting…", code="draining")
+    pid = conn.participant
+    session = conn.session
+    current = await desk.engine.patient(pid)
+    if current.get("state") not in ACTIVE_PATIENT_STATES and session.single_use:
+        owned = await desk.tokens.consume_invite(session.jti, session.exp, pid)
+        if not owned:
+            raise Conflict(
+                "This invitation link has already been used. Please ask for a new one.",
+                code="invite_used",
+            )
+    data = message.data
+    details = PatientDetails(
+        name=data["name"].strip() or session.name,
+        reason=data.get("reason", session.reason),
+        language=data.get("language", "en"),
+        needs=tuple(data.get("needs", ())),
+        priority="urgent" if session.priority == "urgent" else "normal",
+    )
+    ticket = await desk.engine.join(pid, session.queue, details)
+    conn.queue = ticket.queue
+    log.info(
+        "patient %s joined %s (ticket %s, new %s)", pid, ticket.queue, ticket.ticket, ticket.created
+    )
+    if ticket.created:
+        await notify.dispatch(desk, ticket.queue)
+    await notify.patient_state(desk, pid)
+    await conn.send({"type": "queue.joined", "created": ticket.created, "queue": ticket.queue})

@@ -1,0 +1,163 @@
+"""Background work of each process for the sockets it holds.
+
+* leases: every few seconds, renew the presence leases of this process's
+  patients and agents (one script call); anyone whose lease was already reaped
+  gets their new state;
+* positions: when a queue's order changes (a broadcast from any process), push
+  new positions and estimates to this process's patients in that queue, at most
+  a few times a second; and refresh everyone every few seconds, since estimates
+  move with time;
+* agents' queue panels: waiting count, oldest wait, who is waiting;
+* idle agents: sessions end after the configured inactivity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSCloseCode
+from redis.exceptions import RedisError
+
+from server.desk import Desk
+from server.ws import outbound
+
+log = logging.getLogger(__name__)
+
+LEASE_INTERVAL = 4.0
+POSITION_INTERVAL = 0.25
+FULL_REFRESH_INTERVAL = 5.0
+PANEL_INTERVAL = 3.0
+
+
+class Presence:
+    """The loops above, started and stopped with the app."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._dirty: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_full = 0.0
+
+    def queue_changed(self, queue: str) -> None:
+        self._dirty.add(queue)
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._every(LEASE_INTERVAL, self.renew_leases), name="leases"),
+            asyncio.create_task(self._every(POSITION_INTERVAL, self.push_positions), name="pos"),
+            asyncio.create_task(self._every(PANEL_INTERVAL, self.push_panels), name="panels"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await work()
+            except RedisError as exc:
+                log.warning("%s: Redis unavailable (%s)", work.__name__, type(exc).__name__)
+            except Exception:
+                log.exception("%s failed", work.__name__)
+
+    async def renew_leases(self) -> None:
+        desk = self.desk
+        members = [f"p:{pid}" for pid in desk.hub.participants("patient")]
+        members += [f"a:{aid}" for aid in desk.hub.participants("agent")]
+        gone = await desk.engine.renew(members)
+        for member in gone:
+            pid = member[2:]
+            if member.startswith("p:"):
+                self._dirty.add("*" + pid)
+        self._end_idle_agents()
+
+    def _end_idle_agents(self) -> None:
+        limit = self.desk.settings.agent_idle_timeout
+        now = time.monotonic()
+        for conn in self.desk.hub.all("agent"):
+            if now - conn.last_activity > limit:
+                log.info("agent %s session timed out after inactivity", conn.participant)
+                asyncio.get_running_loop().create_task(
+                    conn.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session timed out")
+                )
+
+    async def push_positions(self) -> None:
+        desk = self.desk
+        now = time.monotonic()
+        full = now - self._last_full >= FULL_REFRESH_INTERVAL
+        if full:
+            self._last_full = now
+        dirty, self._dirty = self._dirty, set()
+        if not dirty and not full:
+            return
+        pids = sorted(
+            {
+                conn.participant
+                for conn in desk.hub.all("patient")
+                if full or conn.queue in dirty or ("*" + conn.participant) in dirty
+            }
+        )
+        for start in range(0, len(pids), 500):
+            batch = pids[start : start + 500]
+            for position in await desk.engine.positions(batch):
+                await desk.hub.deliver(position.patient, outbound.queue_state(position))
+
+    async def push_panels(self) -> None:
+        desk = self.desk
+        agents = list(desk.hub.all("agent"))
+        if not agents:
+            return
+        queues = sorted({q for conn in agents for q in conn.session.queues})
+        snapshots: dict[str, dict[str, Any]] = {}
+        now = outbound.now_ms()
+        for queue in queues:
+            if queue in desk.engine.queues:
+                snapshots[queue] = _panel(await desk.engine.queue_snapshot(queue), now)
+        for conn in agents:
+            message = {
+                "type": "agent.queues",
+                "queues": [snapshots[q] for q in conn.session.queues if q in snapshots],
+            }
+            if message != conn.last_panel:
+                conn.last_panel = message
+                await conn.send(message)
+
+
+def _panel(snapshot: dict[str, Any], now: int) -> dict[str, Any]:
+    patients = []
+    for name, reason, joined, state, language, priority, returning in snapshot["patients"]:
+        flags = [
+            f
+            for f, on in (
+                ("urgent", priority == "urgent"),
+                ("returning", returning == "1"),
+                ("callback", state == "callback_pending"),
+            )
+            if on
+        ]
+        patients.append(
+            {
+                "name": outbound.first_name(name or ""),
+                "reason": (reason or "")[:120],
+                "language": language or "",
+                "waited_s": max(0, (now - int(joined or now)) // 1000),
+                "flags": flags,
+            }
+        )
+    return {
+        "name": snapshot["name"],
+        "waiting": snapshot["waiting"],
+        "oldest_wait_s": max((p["waited_s"] for p in patients), default=0),
+        "patients": patients,
+    }

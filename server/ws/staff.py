@@ -1,0 +1,44 @@
+"""Staff messages: an admin or an agent tells everyone waiting in a queue (a delay notice)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from server.desk import Desk
+from server.errors import Forbidden
+from server.queue.errors import UnknownQueue
+from server.ws.connection import Connection
+from signaling.messages import ClientMessage
+
+log = logging.getLogger(__name__)
+
+WAITING_STATES = ("waiting", "offered", "callback_pending")
+
+
+async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    queue = message.data["queue"]
+    if queue not in desk.engine.queues:
+        raise UnknownQueue("There is no such queue.")
+    if conn.role == "agent" and queue not in conn.session.queues:
+        raise Forbidden("You can only message queues you serve.")
+    await send_notice(desk, queue, message.data["text"])
+    await conn.send({"type": "staff.sent", "queue": queue})
+
+
+async def send_notice(desk: Desk, queue: str, text: str) -> None:
+    """Broadcast a notice; every process shows it to its waiting patients of that queue."""
+    log.info("staff message to queue %s", queue)
+    await desk.relay.broadcast(
+        {"kind": "notice", "queue": queue, "text": text, "at": int(time.time() * 1000)}
+    )
+
+
+async def show_notice(desk: Desk, notice: dict[str, Any]) -> None:
+    """On every process: show a broadcast notice to local patients waiting in its queue."""
+    queue = notice.get("queue")
+    message = {"type": "queue.notice", "text": notice.get("text", ""), "at": notice.get("at")}
+    for conn in desk.hub.all("patient"):
+        if conn.queue == queue and conn.last_state.get("state") in WAITING_STATES:
+            await conn.send(message)

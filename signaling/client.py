@@ -1,0 +1,398 @@
+"""A headless videodesk client: a patient or agent bot that speaks the protocol and
+sends real media with aiortc.
+
+Tests, benchmarks and ``videodesk bot`` use it. It does what the browser does:
+exchanges its token for a session cookie, opens ``/ws`` with the desk's Origin,
+follows the protocol of docs/protocol.md, and in a call negotiates WebRTC (the
+agent offers, the patient answers), sends synthetic video and audio, counts the
+frames it receives and the chat messages, and records its timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from signaling.ice import IceConfig, aiortc_configuration
+from signaling.media import FrameCounter, SyntheticAudioTrack, SyntheticVideoTrack
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 10.0
+ACTIVE = ("waiting", "offered", "in_call", "on_hold", "callback_pending")
+
+
+class ClientError(Exception):
+    """The desk refused something the bot asked (carries the error message's code)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+@dataclass
+class Timings:
+    """Monotonic timestamps of what happened, for benchmarks."""
+
+    accepted_at: float | None = None
+    call_started_at: float | None = None
+    connected_at: float | None = None
+    first_video_at: float | None = None
+    first_audio_at: float | None = None
+
+    def accept_to_first_frame(self) -> float | None:
+        if self.accepted_at is None or self.first_video_at is None:
+            return None
+        return self.first_video_at - self.accepted_at
+
+
+@dataclass
+class CallMedia:
+    """One WebRTC peer connection of a call, with its counters."""
+
+    pc: RTCPeerConnection
+    video_in: FrameCounter = field(default_factory=FrameCounter)
+    audio_in: FrameCounter = field(default_factory=FrameCounter)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.pc.close()
+
+
+class Bot:
+    """The protocol part: session, socket, message log, waiting for messages."""
+
+    role = "patient"
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        use_cookie: bool = True,
+        origin: str | None = None,
+        media: bool = True,
+        ice: IceConfig | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.base_url = base_url.rstrip("/")
+        self.origin = origin or f"{parts.scheme}://{parts.netloc}"
+        self.token = token
+        self.use_cookie = use_cookie
+        self.media_enabled = media
+        self.ice = ice or IceConfig()
+        self.received: list[dict[str, Any]] = []
+        self.chats: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.timings = Timings()
+        self.media: CallMedia | None = None
+        self.call_id = ""
+        self.close_code: int | None = None
+        self.reconnects = 0
+        self._ids = itertools.count(1)
+        self._http: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+        self._tracks: list[Any] = []
+
+    # -- connection -----------------------------------------------------------
+    async def connect(self) -> dict[str, Any]:
+        """Open the session and the socket; returns the welcome message."""
+        if self._http is None:
+            jar = aiohttp.CookieJar(unsafe=True)  # keep cookies for 127.0.0.1
+            self._http = aiohttp.ClientSession(cookie_jar=jar)
+            if self.use_cookie:
+                async with self._http.post(
+                    f"{self.base_url}/api/v1/session", json={"token": self.token}
+                ) as response:
+                    body = await response.json()
+                    if response.status != 201:
+                        raise ClientError(body.get("error", "error"), body.get("message", ""))
+        ws_url = self.base_url.replace("http", "ws", 1) + "/ws"
+        self._ws = await self._http.ws_connect(
+            ws_url, headers={"Origin": self.origin}, heartbeat=20, max_msg_size=0
+        )
+        if not self.use_cookie:
+            await self._ws.send_json({"type": "auth", "token": self.token, "role": self.role})
+        self._reader = asyncio.create_task(self._read(self._ws))
+        return await self.next("welcome", timeout=CONNECT_TIMEOUT)
+
+    async def reconnect(self) -> dict[str, Any]:
+        """Drop the socket and open a new one (the session cookie stays)."""
+        await self._drop_socket()
+        self.reconnects += 1
+        return await self.connect()
+
+    async def close(self) -> None:
+        await self.end_media()
+        await self._drop_socket()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _drop_socket(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._ws = None
+        self._reader = None
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            message = msg.json()
+            self.received.append(message)
+            try:
+                await self.on_message(message)
+            except Exception:
+                log.exception("bot failed handling %s", message.get("type"))
+            async with self._changed:
+                self._changed.notify_all()
+        self.close_code = ws.close_code
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- sending and waiting ------------------------------------------------------
+    async def send(self, kind: str, **fields: Any) -> str:
+        if self._ws is None or self._ws.closed:
+            raise ClientError("not_connected", "the socket is closed")
+        msg_id = f"m{next(self._ids)}"
+        await self._ws.send_json({"type": kind, "id": msg_id, **fields})
+        return msg_id
+
+    async def wait_for(
+        self, condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
+    ) -> None:
+        """Wait until ``condition()`` holds: checked on every message and every 50 ms
+        (media counters change without a message)."""
+
+        async def until() -> None:
+            while not condition():
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
+
+        try:
+            await asyncio.wait_for(until(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{self.role} bot: no {what} within {timeout} s") from None
+
+    async def next(
+        self, kind: str, timeout: float = 10.0, *, after: int = 0, **match: Any
+    ) -> dict[str, Any]:
+        """The first message of ``kind`` (matching fields) received at index >= ``after``."""
+        found: list[dict[str, Any]] = []
+
+        def seen() -> bool:
+            for message in self.received[after:]:
+                if message.get("type") == kind and all(
+                    message.get(k) == v for k, v in match.items()
+                ):
+                    found.append(message)
+                    return True
+            return False
+
+        await self.wait_for(seen, timeout, what=kind)
+        return found[0]
+
+    def last(self, kind: str) -> dict[str, Any] | None:
+        for message in reversed(self.received):
+            if message.get("type") == kind:
+                found: dict[str, Any] = message
+                return found
+        return None
+
+    async def request(
+        self, kind: str, reply: str, timeout: float = 10.0, **fields: Any
+    ) -> dict[str, Any]:
+        """Send and wait for ``reply`` or an error referring to this message."""
+        mark = len(self.received)
+        msg_id = await self.send(kind, **fields)
+        found: list[dict[str, Any]] = []
+
+        def answered() -> bool:
+            for message in self.received[mark:]:
+                if message.get("type") == reply or (
+                    message.get("type") == "error" and message.get("ref") == msg_id
+                ):
+                    found.append(message)
+                    return True
+            return False
+
+        await self.wait_for(answered, timeout, what=reply)
+        if found[0].get("type") == "error":
+            raise ClientError(found[0]["code"], found[0].get("message", ""))
+        return found[0]
+
+    # -- protocol -----------------------------------------------------------------
+    async def on_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "error":
+            self.errors.append(message)
+        elif kind == "call.started":
+            self.call_id = str(message.get("call", ""))
+            self.timings.call_started_at = time.monotonic()
+            self.chats.extend(message.get("history") or [])
+            if self.media_enabled:
+                await self.start_media(initiator=bool(message.get("initiator")))
+        elif kind == "call.sdp":
+            await self.on_description(message["description"])
+        elif kind == "call.ice":
+            await self.on_candidate(message.get("candidate"))
+        elif kind == "call.chat":
+            self.chats.append(message)
+        elif kind == "call.ended":
+            await self.end_media()
+
+    # -- media --------------------------------------------------------------------
+    async def start_media(self, *, initiator: bool) -> None:
+        """A fresh peer connection for the call (after a reconnect too)."""
+        await self.end_media()
+        pc = RTCPeerConnection(aiortc_configuration(self.ice))
+        media = CallMedia(pc=pc)
+        self.media = media
+        self._tracks = [SyntheticVideoTrack(), SyntheticAudioTrack()]
+        for track in self._tracks:
+            pc.addTrack(track)
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            counter = media.video_in if track.kind == "video" else media.audio_in
+            media.tasks.append(asyncio.create_task(self._count(track, counter)))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            state = pc.connectionState
+            if state == "connected" and self.timings.connected_at is None:
+                self.timings.connected_at = time.monotonic()
+            if state in ("connected", "failed") and self.connected:
+                with contextlib.suppress(ClientError, ConnectionError):
+                    await self.send("call.media", state=state)
+
+        if initiator:
+            await pc.setLocalDescription(await pc.createOffer())
+            await self.send(
+                "call.sdp",
+                description={"type": "offer", "sdp": pc.localDescription.sdp},
+            )
+
+    async def _count(self, track: Any, counter: FrameCounter) -> None:
+        run = asyncio.create_task(counter.run(track))
+        first = await counter.wait_for(1)
+        if first:
+            now = time.monotonic()
+            if track.kind == "video" and self.timings.first_video_at is None:
+                self.timings.first_video_at = now
+            if track.kind == "audio" and self.timings.first_audio_at is None:
+                self.timings.first_audio_at = now
+        await run
+
+    async def on_description(self, description: dict[str, str]) -> None:
+        media = self.media
+        if media is None:
+            return
+        pc = media.pc
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=description["sdp"], type=description["type"])
+        )
+        if description["type"] == "offer":
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self.send(
+                "call.sdp", description={"type": "answer", "sdp": pc.localDescription.sdp}
+            )
+
+    async def on_candidate(self, candidate: dict[str, Any] | None) -> None:
+        media = self.media
+        if media is None or media.pc.remoteDescription is None:
+            return
+        if candidate is None or not candidate.get("candidate"):
+            await media.pc.addIceCandidate(None)
+            return
+        parsed = candidate_from_sdp(candidate["candidate"].removeprefix("candidate:"))
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        await media.pc.addIceCandidate(parsed)
+
+    async def end_media(self) -> None:
+        media, self.media = self.media, None
+        if media is not None:
+            await media.close()
+        for track in self._tracks:
+            track.stop()
+        self._tracks = []
+
+    def frames_received(self) -> tuple[int, int]:
+        """(video, audio) frames received in the current call."""
+        if self.media is None:
+            return 0, 0
+        return self.media.video_in.count, self.media.audio_in.count
+
+
+class PatientBot(Bot):
+    role = "patient"
+
+    async def join(
+        self, name: str = "Bot", reason: str = "", language: str = "en"
+    ) -> dict[str, Any]:
+        """Join the queue; returns the first queue.state that shows the place."""
+        mark = len(self.received)
+        await self.request(
+            "queue.join", "queue.joined", name=name, reason=reason, language=language
+        )
+        found: list[dict[str, Any]] = []
+
+        def placed() -> bool:
+            for message in self.received[mark:]:
+                if message.get("type") == "queue.state" and message.get("state") in ACTIVE:
+                    found.append(message)
+                    return True
+            return False
+
+        await self.wait_for(placed, what="a place in the queue")
+        return found[0]
+
+
+class AgentBot(Bot):
+    """An agent; with ``auto_accept`` it accepts every offer at once."""
+
+    role = "agent"
+
+    def __init__(self, *args: Any, auto_accept: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.auto_accept = auto_accept
+
+    async def on_message(self, message: dict[str, Any]) -> None:
+        await super().on_message(message)
+        if message.get("type") == "agent.offer" and self.auto_accept:
+            await self.accept(message)
+
+    async def accept(self, offer: dict[str, Any]) -> None:
+        self.timings = Timings(accepted_at=time.monotonic())
+        await self.send("agent.accept", token=offer["token"])
+
+    async def available(self) -> None:
+        await self.send("agent.status", status="available")

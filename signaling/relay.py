@@ -1,0 +1,249 @@
+"""Carrying messages to whichever server process holds the recipient's socket.
+
+Each process has a stream inbox in Redis. A sender looks up the recipient's
+route (participant id → process id) and appends the message to that process's
+inbox, in one script; the process reads its inbox with XREAD BLOCK from the
+last id it saw. Compared with pub/sub (measured in bench/signaling.py), a
+stream keeps what arrives while the reader is reconnecting to Redis, so a blip
+delays messages instead of losing them; ids are de-duplicated because a
+retried XADD may land twice. A message for a participant on this process is
+delivered directly, without Redis.
+
+A broadcast stream, read by every process, carries desk-wide notices
+(revocations, queue changes, staff messages).
+
+This module knows nothing of the server: key names come in a :class:`RelayKeys`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, dict[str, Any]], Awaitable[bool]]
+OnBroadcast = Callable[[dict[str, Any]], Awaitable[None]]
+
+INBOX_MAXLEN = 10_000
+BROADCAST_MAXLEN = 10_000
+PROCESS_TTL = 15
+HEARTBEAT_INTERVAL = 5.0
+READ_BLOCK_MS = 5_000
+READ_COUNT = 200
+SEEN_IDS = 20_000
+BACKOFF_CAP = 5.0
+
+# Look up the route and append to the right inbox in one step, so a route that
+# changes (the recipient reconnected to another process) is read and used
+# atomically. Returns 1 (queued), 0 (no route: not connected anywhere) or -1
+# (the route's process is gone: its liveness key expired).
+_SEND = """
+local proc = redis.call('HGET', KEYS[1], ARGV[1])
+if not proc then return 0 end
+if redis.call('EXISTS', ARGV[5] .. proc) == 0 then return -1 end
+local inbox = ARGV[4] .. proc
+redis.call('XADD', inbox, 'MAXLEN', '~', ARGV[6], '*', 'to', ARGV[1], 'mid', ARGV[2],
+           'msg', ARGV[3])
+redis.call('EXPIRE', inbox, ARGV[7])
+return 1
+"""
+
+# Remove a route only if it still points at this process (the participant may
+# already have reconnected elsewhere).
+_DETACH = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RelayKeys:
+    """Key names the relay uses (all in the desk's hash slot)."""
+
+    routes: str
+    inbox_prefix: str
+    process_prefix: str
+    broadcast: str
+
+    def inbox(self, process_id: str) -> str:
+        return self.inbox_prefix + process_id
+
+    def process(self, process_id: str) -> str:
+        return self.process_prefix + process_id
+
+
+class Relay:
+    """One process's end of the relay: routes, its inbox reader, the broadcast reader."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        reader: Redis,
+        keys: RelayKeys,
+        process_id: str,
+        deliver: Deliver,
+        on_broadcast: OnBroadcast,
+    ) -> None:
+        self._redis = redis
+        self._reader = reader  # its own connection: XREAD BLOCK holds it
+        self._keys = keys
+        self.process_id = process_id
+        self._deliver = deliver
+        self._on_broadcast = on_broadcast
+        self._send = redis.register_script(_SEND)
+        self._detach = redis.register_script(_DETACH)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.connected = asyncio.Event()
+        self.retries = 0
+
+    # -- lifecycle ------------------------------------------------------------
+    async def start(self) -> None:
+        await self._beat()
+        self._tasks = [
+            asyncio.create_task(self._read_loop(), name="relay-reader"),
+            asyncio.create_task(self._heartbeat_loop(), name="relay-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks = []
+        try:
+            await self._redis.delete(self._keys.process(self.process_id))
+        except RedisError:
+            pass
+
+    # -- routes ---------------------------------------------------------------
+    async def attach(self, participant: str) -> None:
+        """Route the participant's messages to this process."""
+        await self._redis.hset(self._keys.routes, participant, self.process_id)
+
+    async def detach(self, participant: str) -> None:
+        await self._detach(keys=[self._keys.routes], args=[participant, self.process_id])
+
+    # -- sending --------------------------------------------------------------
+    async def send(self, participant: str, message: dict[str, Any]) -> bool:
+        """Deliver to the participant wherever they are connected.
+
+        True when delivered here or queued for their process; False when they
+        are not connected anywhere. Raises RedisError when Redis cannot be
+        reached, so the sender learns of it instead of losing the message.
+        """
+        if await self._deliver(participant, message):
+            return True
+        mid = secrets.token_hex(8)
+        result = await self._send(
+            keys=[self._keys.routes],
+            args=[
+                participant,
+                mid,
+                json.dumps(message, separators=(",", ":")),
+                self._keys.inbox_prefix,
+                self._keys.process_prefix,
+                INBOX_MAXLEN,
+                PROCESS_TTL * 4,
+            ],
+        )
+        return int(result) == 1
+
+    async def broadcast(self, message: dict[str, Any]) -> None:
+        """Send a notice to every process (including this one)."""
+        await self._redis.xadd(
+            self._keys.broadcast,
+            {"msg": json.dumps(message, separators=(",", ":"))},
+            maxlen=BROADCAST_MAXLEN,
+            approximate=True,
+        )
+
+    # -- reading --------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        inbox = self._keys.inbox(self.process_id)
+        cursors: dict[str, str] = {inbox: "0-0", self._keys.broadcast: "$"}
+        delay = 0.1
+        while True:
+            try:
+                if cursors[self._keys.broadcast] == "$":
+                    cursors[self._keys.broadcast] = await self._last_id(self._keys.broadcast)
+                # RESP2 reply: [[stream, [(id, fields), ...]], ...]
+                replies: list[
+                    tuple[str, list[tuple[str, dict[str, str]]]]
+                ] = await self._reader.xread(  # type: ignore[assignment]
+                    cursors,  # type: ignore[arg-type]
+                    count=READ_COUNT,
+                    block=READ_BLOCK_MS,
+                )
+                self.connected.set()
+                delay = 0.1
+                for stream, entries in replies or []:
+                    for entry_id, fields in entries:
+                        cursors[stream] = entry_id
+                        await self._handle(stream == inbox, fields)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected.clear()
+                self.retries += 1
+                log.warning(
+                    "relay reader lost Redis (%s); retrying in %.1f s", type(exc).__name__, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_CAP, delay * 2)
+
+    async def _last_id(self, stream: str) -> str:
+        last = await self._reader.xrevrange(stream, count=1)
+        return str(last[0][0]) if last else "0-0"
+
+    async def _handle(self, from_inbox: bool, fields: dict[str, str]) -> None:
+        try:
+            message = json.loads(fields.get("msg", "{}"))
+        except ValueError:
+            log.warning("relay: dropped an undecodable entry")
+            return
+        if not isinstance(message, dict):
+            return
+        try:
+            if not from_inbox:
+                await self._on_broadcast(message)
+                return
+            mid = fields.get("mid", "")
+            if mid in self._seen:
+                return  # a retried XADD landed twice
+            self._seen[mid] = None
+            if len(self._seen) > SEEN_IDS:
+                self._seen.popitem(last=False)
+            await self._deliver(fields.get("to", ""), message)
+        except Exception:
+            # One bad delivery must never stop the reader for everyone else.
+            log.exception("relay: delivery failed")
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            try:
+                await self._beat()
+            except RedisError as exc:
+                log.warning("relay heartbeat failed (%s)", type(exc).__name__)
+
+    async def _beat(self) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._keys.process(self.process_id), "1", ex=PROCESS_TTL)
+            pipe.expire(self._keys.inbox(self.process_id), PROCESS_TTL * 4)
+            await pipe.execute()
