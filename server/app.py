@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from server import appkeys
-from server.api import health, session, tokens
+from server import appkeys, pages
+from server.api import dashboard, health, session, tokens
 from server.auth.keyring import Keyring, load_secret
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
@@ -53,6 +53,8 @@ def create_app(settings: Settings, *, lifecycle: Lifecycle | None = None) -> web
     health.setup(app)
     tokens.setup(app)
     session.setup(app)
+    dashboard.setup(app)
+    pages.setup(app)
     app.router.add_get("/ws", websocket)
     return app
 

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from server.logs import configure_logging
 from server.settings import Settings, SettingsError
@@ -27,6 +28,7 @@ examples:
   videodesk token issue --role agent --name Sam --queue pharmacy
   videodesk token issue --role patient --name Ana --queue appointments --reason "prescription"
   videodesk token revoke <jti>
+  videodesk bot agent --url http://127.0.0.1:8080 --token <agent token> --loopback
 """
 
 
@@ -125,7 +127,43 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--server", help="embedded mode only: URL of the running desk")
     revoke.set_defaults(run=_run_revoke)
     token.set_defaults(run=lambda _args: _print_help(token))
+    _add_bot(commands)
     return parser
+
+
+def _add_bot(commands: Any) -> None:
+    bot = commands.add_parser(
+        "bot",
+        help="run a headless patient or agent with synthetic camera and microphone",
+        description=(
+            "A headless client that speaks the desk's protocol and sends real (synthetic) "
+            "video and audio with aiortc; prints one JSON line per event. Useful to try the "
+            "desk without a second person, and for load tests."
+        ),
+    )
+    roles = bot.add_subparsers(title="roles", metavar="ROLE")
+    for role in ("patient", "agent"):
+        sub = roles.add_parser(role, help=f"a {role} bot")
+        sub.add_argument("--url", required=True, help="the desk, e.g. http://127.0.0.1:8080")
+        sub.add_argument(
+            "--token",
+            required=True,
+            help=f"{'an' if role == 'agent' else 'a'} {role} token (from token issue)",
+        )
+        sub.add_argument("--seconds", type=float, default=10.0, help="how long each call lasts")
+        sub.add_argument(
+            "--loopback",
+            action="store_true",
+            help="offer only 127.0.0.1 ICE candidates (a desk and browser on this machine)",
+        )
+        if role == "patient":
+            sub.add_argument("--name", default="Test patient")
+            sub.add_argument("--reason", default="Trying the desk")
+        else:
+            sub.add_argument("--calls", type=int, default=1, help="calls to take, then stop")
+            sub.add_argument("--outcome", default="resolved", help="wrap-up outcome code")
+        sub.set_defaults(run=_run_bot, role=role)
+    bot.set_defaults(run=lambda _args: _print_help(bot))
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -165,6 +203,18 @@ def _run_issue(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure_logging("WARNING")
     return asyncio.run(issue_from_cli(settings, args))
+
+
+def _run_bot(args: argparse.Namespace) -> int:
+    from signaling.scenarios import main_for
+
+    configure_logging("WARNING")
+    options = {
+        key: value
+        for key, value in vars(args).items()
+        if key in ("url", "token", "seconds", "loopback", "name", "reason", "calls", "outcome")
+    }
+    return main_for(args.role, options)
 
 
 def _run_revoke(args: argparse.Namespace) -> int:

@@ -24,7 +24,12 @@ from server.settings import Settings
 from tests.support.redis_server import RedisServer
 
 # Fixture modules shared by several test files.
-pytest_plugins = ["tests.support.queues", "tests.support.loopback", "tests.support.desks"]
+pytest_plugins = [
+    "tests.support.queues",
+    "tests.support.loopback",
+    "tests.support.desks",
+    "tests.support.cluster",
+]
 
 # The same loggers the server quiets: aiortc logs SDP, aioice logs IP addresses.
 quiet_third_party_loggers()

@@ -118,3 +118,29 @@ def test_revoke_in_embedded_mode_without_a_running_desk_says_why(tmp_path: Path)
     result = run_cli("token", "revoke", "some-jti", env=env)
     assert result.returncode == 1
     assert "no desk answered" in result.stderr
+
+
+def test_bot_commands_have_a_call_through_a_running_desk(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    with ServerProcess("bots", env) as desk:
+        cli_env = {"HOME": str(tmp_path), "VIDEODESK_PORT": str(desk.port)}
+        agent_token = run_cli("token", "issue", "--role", "agent", env=cli_env).stdout.split()[0]
+        patient_token = run_cli(
+            "token", "issue", "--role", "patient", "--queue", "appointments", env=cli_env
+        ).stdout.split()[0]
+        full_env = {"PATH": os.environ.get("PATH", ""), **cli_env}
+        common = ["--url", desk.url, "--seconds", "2", "--loopback"]
+        agent = subprocess.Popen(
+            videodesk_command("bot", "agent", "--token", agent_token, *common),
+            env=full_env, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        patient = subprocess.run(
+            videodesk_command("bot", "patient", "--token", patient_token, *common),
+            env=full_env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        agent_out, _ = agent.communicate(timeout=60)
+    assert patient.returncode == 0, patient.stdout + patient.stderr
+    assert agent.returncode == 0, agent_out
+    for output in (patient.stdout, agent_out):
+        frames = [json.loads(line) for line in output.splitlines() if '"frames"' in line]
+        assert frames and frames[0]["video"] > 0 and frames[0]["audio"] > 0

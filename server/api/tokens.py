@@ -87,13 +87,14 @@ def issued_body(settings: Settings, issued: IssuedToken) -> dict[str, Any]:
     return body
 
 
-async def _admin(request: web.Request) -> None:
+async def require_admin(request: web.Request) -> None:
+    """The request must carry an admin bearer token (rate limited per admin)."""
     claims = await require_role(request, "admin")
     await request.app[appkeys.RATE_LIMITER].hit(f"admin:{claims.sub}", ADMIN_REQUESTS_PER_MINUTE)
 
 
 async def issue_token(request: web.Request) -> web.Response:
-    await _admin(request)
+    await require_admin(request)
     settings = request.app[appkeys.SETTINGS]
     body = await json_object(request, _FIELDS)
     issued = await request.app[appkeys.TOKENS].issue(token_request(settings, body))
@@ -101,12 +102,12 @@ async def issue_token(request: web.Request) -> web.Response:
 
 
 async def list_tokens(request: web.Request) -> web.Response:
-    await _admin(request)
+    await require_admin(request)
     return web.json_response({"tokens": await request.app[appkeys.TOKENS].list()})
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    await _admin(request)
+    await require_admin(request)
     jti = request.match_info["jti"]
     known = await request.app[appkeys.TOKENS].revoke(jti)
     return web.json_response({"jti": jti, "revoked": True, "known": known})

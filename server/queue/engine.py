@@ -121,12 +121,14 @@ class QueueEngine:
         """Where each patient stands, with the wait estimate (one round trip)."""
         if not pids:
             return []
-        rows = await self._scripts.run("positions", *pids)
+        rows = await self._scripts.run("positions", ",".join(self.queues), *pids)
         result = []
         for pid, row in zip(pids, rows, strict=True):
             state, queue, position, waiting, staffed, available, aht, awt, ticket = row[:9]
             position, staffed, available = int(position), int(staffed), int(available)
-            estimate = estimate_wait(position, staffed, available, float(aht), float(awt))
+            estimate = estimate_wait(
+                position + float(row[11]), staffed, available, float(aht), float(awt)
+            )
             result.append(
                 Position(
                     patient=pid,

@@ -2,9 +2,13 @@
 
 Model: agents who are free now take the first patients at once; after that a
 place moves up each time one of the ``staffed`` agents finishes a patient, which
-happens on average every ``(handle + wrap-up) / staffed`` seconds. The range
-around that point is wide enough to be honest (the simulation in
-``bench/queue.py --simulate`` measures how often actual waits fall inside it).
+happens on average every ``(handle + wrap-up) / staffed`` seconds. Agents already
+in a call when the patient joins are part-way through it, so the first of them is
+free half a cycle early on average (the half place below). ``position`` counts
+patients of other queues whom the same agents will serve first (positions.lua:
+``ahead_shared``). The range around that point is wide enough to be honest: the
+simulation in ``bench/queue.py --simulate`` measures the error and how often
+actual waits fall inside the range.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def _bucket_up(minutes: float) -> int:
 
 
 def expected_wait(
-    position: int, staffed: int, available: int, handle_ms: float, wrapup_ms: float
+    position: float, staffed: int, available: int, handle_ms: float, wrapup_ms: float
 ) -> float | None:
     """Expected seconds until a patient at ``position`` (1 = next) is answered."""
     if staffed <= 0:
@@ -58,11 +62,11 @@ def expected_wait(
     needed = position - available
     if needed <= 0:
         return 0.0
-    return needed * cycle / staffed
+    return max(0.0, needed - 0.5) * cycle / staffed
 
 
 def estimate_wait(
-    position: int, staffed: int, available: int, handle_ms: float, wrapup_ms: float
+    position: float, staffed: int, available: int, handle_ms: float, wrapup_ms: float
 ) -> WaitEstimate:
     """The range shown to a patient, e.g. 5–10 minutes."""
     seconds = expected_wait(position, staffed, available, handle_ms, wrapup_ms)

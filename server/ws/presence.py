@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import WSCloseCode
 from redis.exceptions import RedisError
 
+from server import dashboard
 from server.desk import Desk
 from server.ws import outbound
 
@@ -32,6 +33,7 @@ LEASE_INTERVAL = 4.0
 POSITION_INTERVAL = 0.25
 FULL_REFRESH_INTERVAL = 5.0
 PANEL_INTERVAL = 3.0
+DASHBOARD_INTERVAL = 2.0
 
 
 class Presence:
@@ -51,6 +53,9 @@ class Presence:
             asyncio.create_task(self._every(LEASE_INTERVAL, self.renew_leases), name="leases"),
             asyncio.create_task(self._every(POSITION_INTERVAL, self.push_positions), name="pos"),
             asyncio.create_task(self._every(PANEL_INTERVAL, self.push_panels), name="panels"),
+            asyncio.create_task(
+                self._every(DASHBOARD_INTERVAL, self.push_dashboard), name="dashboard"
+            ),
         ]
 
     async def stop(self) -> None:
@@ -112,6 +117,14 @@ class Presence:
             batch = pids[start : start + 500]
             for position in await desk.engine.positions(batch):
                 await desk.hub.deliver(position.patient, outbound.queue_state(position))
+
+    async def push_dashboard(self) -> None:
+        admins = list(self.desk.hub.all("admin"))
+        if not admins:
+            return
+        message = {"type": "dashboard", **await dashboard.snapshot(self.desk.engine)}
+        for conn in admins:
+            await conn.send(message)
 
     async def push_panels(self) -> None:
         desk = self.desk

@@ -231,13 +231,15 @@ local function end_call(aid, now, patient_state, agent_state, reason)
   return q, cid, pid, handle
 end
 
--- Moving average of handle time per queue (alpha 0.2), for the wait estimate.
+-- Moving average of handle time per queue, for the wait estimate. Alpha 0.1:
+-- bench/queue.py --simulate found a faster average (0.2) chases runs of long
+-- calls and overestimates the next waits.
 local function record_handle_time(q, field, ms)
   if q == '' or ms <= 0 then return end
   local key = kstats(q)
   local old = tonumber(hget(key, field) or '0')
   local new = ms
-  if old > 0 then new = math.floor(old * 0.8 + ms * 0.2) end
+  if old > 0 then new = math.floor(old * 0.9 + ms * 0.1) end
   redis.call('HSET', key, field, new)
 end
 

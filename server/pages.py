@@ -1,0 +1,93 @@
+"""The browser pages: patient (``/p``), agent (``/agent``), admin (``/admin``) and a landing page.
+
+A page GET never reads a token: links carry it in the URL fragment, which the browser
+keeps to itself, and the page's script exchanges it (``POST /api/v1/session``) only
+when a person has the page open. Mail scanners that pre-fetch a link therefore consume
+nothing (SECURITY.md items 4 and 6).
+
+Templates come from ``web/templates`` (Jinja2, autoescape on) and get the request's CSP
+nonce for their script and style tags; static files (ES modules, CSS, message
+catalogues) are served from ``web/static`` at ``/static/``. There is no build step, so
+modules import each other by plain relative URLs and cannot carry a content hash:
+static responses say ``Cache-Control: no-cache`` (the browser revalidates with
+``If-Modified-Since`` and usually gets a 304), so a deploy is picked up at once.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from server.middleware import csp_nonce
+
+WEB_ROOT = Path(str(files("web")))
+TEMPLATES = WEB_ROOT / "templates"
+STATIC = WEB_ROOT / "static"
+DEFAULT_CATALOGUE = STATIC / "i18n" / "en.json"
+
+PAGES = {
+    "/": "landing.html",
+    "/p": "patient.html",
+    "/agent": "agent.html",
+    "/admin": "admin.html",
+}
+
+
+@cache
+def catalogue() -> dict[str, str]:
+    """The English message catalogue: the text the patient page is rendered with.
+
+    Read on first use (``create_app`` does no I/O); the page's i18n module swaps in
+    another language from the same keys.
+    """
+    data = json.loads(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    return {str(key): str(value) for key, value in data.items()}
+
+
+def translate(key: str) -> str:
+    """``{{ t("lobby.heading") }}`` in a template; a missing key shows as itself."""
+    return catalogue().get(key, key)
+
+
+async def page_context(request: web.Request) -> dict[str, Any]:
+    """Every template gets the CSP nonce of its response."""
+    return {"nonce": csp_nonce(request)}
+
+
+def page(template: str) -> Any:
+    async def render(request: web.Request) -> web.Response:
+        response: web.Response = aiohttp_jinja2.render_template(template, request, {})
+        # Each response carries its own nonce: never reuse a stored copy.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return render
+
+
+async def static_cache_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/static/") and response.status < 400:
+        response.headers.setdefault("Cache-Control", "no-cache")
+
+
+def setup(app: web.Application) -> None:
+    """Register the pages, the template environment and the static files."""
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        context_processors=[page_context],
+        default_helpers=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["t"] = translate
+    for path, template in PAGES.items():
+        app.router.add_get(path, page(template))
+    app.router.add_static("/static/", STATIC, append_version=False, follow_symlinks=False)
+    app.on_response_prepare.append(static_cache_headers)

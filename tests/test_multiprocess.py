@@ -1,0 +1,55 @@
+"""A patient and an agent on two different server processes sharing one Redis."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from signaling.client import AgentBot, PatientBot
+from tests.support import canary
+from tests.support.cluster import Cluster
+from tests.support.invariants import check_invariants
+
+
+async def test_call_across_two_processes(
+    cluster: Cluster, redis: Redis, loopback_ice: None
+) -> None:
+    origin = cluster.url(0)
+    patient = PatientBot(
+        cluster.url(0),
+        cluster.mint("invite", name=canary.PATIENT_NAME, queues=("pharmacy",)),
+        origin=origin,
+    )
+    agent = AgentBot(
+        cluster.url(1), cluster.mint("agent", name="Sam", queues=("pharmacy",)), origin=origin
+    )
+    try:
+        await patient.connect()
+        state = await patient.join(name=canary.PATIENT_NAME, reason=canary.PATIENT_REASON)
+        assert state["position"] == 1
+        await agent.connect()
+        await agent.available()
+        offer = await agent.next("agent.offer")  # made on process 1, delivered on process 2
+        assert offer["patient"]["name"] == canary.PATIENT_NAME.split()[0]
+        await patient.next("queue.state", state="offered")
+        await agent.accept(offer)
+        await patient.next("call.started")
+        for bot in (patient, agent):
+            await bot.wait_for(lambda b=bot: b.frames_received()[0] >= 10, 20, "video")  # type: ignore[misc]
+            await bot.wait_for(lambda b=bot: b.frames_received()[1] >= 10, 20, "audio")  # type: ignore[misc]
+        await patient.send("call.chat", text=canary.CHAT_TEXT)
+        await agent.wait_for(lambda: len(agent.chats) == 1, 5, "chat")
+        await agent.send("call.chat", text="hello from the agent")
+        await patient.wait_for(lambda: len(patient.chats) == 1, 5, "chat")
+        await agent.send("call.bye")
+        await patient.next("call.ended")
+        await patient.next("queue.state", state="done")
+        await agent.next("agent.state", state="wrap_up")
+        queues = ["appointments", "pharmacy", "billing", "technical"]
+        assert await check_invariants(redis, cluster.keys, queues) == []
+        entries: list[tuple[str, dict[str, str]]] = await redis.xrange(cluster.keys.events)  # type: ignore[assignment]
+        events = [fields for _, fields in entries]
+        story = [e["type"] for e in events if e.get("queue") == "pharmacy"]
+        assert story == ["joined", "offered", "accepted", "call_started", "call_ended"]
+    finally:
+        await patient.close()
+        await agent.close()
