@@ -42,8 +42,12 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        # Draining: /readyz answers 503 and new sockets and joins are refused at
+        # once; the load balancer gets drain_seconds to notice, then every socket
+        # closes with 1001 and its client reconnects to another process.
         lifecycle.draining = True
-        log.info("draining process %s", lifecycle.process_id)
+        log.info("draining process %s for %.1f s", lifecycle.process_id, settings.drain_seconds)
+        await asyncio.sleep(settings.drain_seconds)
         await runner.cleanup()
         log.info("process %s stopped", lifecycle.process_id)
 

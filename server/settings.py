@@ -69,6 +69,7 @@ class Settings:
     relay_only: bool = False
     outcome_codes: tuple[str, ...] = ()
     agent_idle_timeout: float = 3600.0
+    drain_seconds: float = 2.0
     log_level: str = "INFO"
     content_dir: Path | None = None
 
@@ -126,6 +127,7 @@ class Settings:
             agent_idle_timeout=reader.get(
                 "VIDEODESK_AGENT_IDLE_TIMEOUT", 3600.0, _seconds(60, 86400)
             ),
+            drain_seconds=reader.get("VIDEODESK_DRAIN_SECONDS", 2.0, _seconds(0, 120)),
             log_level=reader.get("VIDEODESK_LOG_LEVEL", "INFO", _log_level),
             content_dir=reader.get("VIDEODESK_CONTENT_DIR", None, _existing_dir),
         )

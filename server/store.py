@@ -43,10 +43,12 @@ def connect(
         max_connections=max_connections,
         timeout=5,  # wait at most 5 s for a free connection from the pool
         socket_timeout=socket_timeout,
-        socket_connect_timeout=2,
+        socket_connect_timeout=1,
         socket_keepalive=True,
         health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        # A few quick retries ride out a blip; a longer outage fails fast so the
+        # patient hears "try again shortly" instead of waiting on a spinner.
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         decode_responses=True,
     )

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from signaling.media import FrameCounter, SyntheticAudioTrack, SyntheticVideoTra
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10.0
+NEGOTIATION_TIMEOUT = 6.0
 ACTIVE = ("waiting", "offered", "in_call", "on_hold", "callback_pending")
 
 
@@ -89,9 +91,18 @@ class Bot:
         origin: str | None = None,
         media: bool = True,
         ice: IceConfig | None = None,
+        alternates: tuple[str, ...] = (),
+        auto_reconnect: bool = False,
     ) -> None:
         parts = urlsplit(base_url)
         self.base_url = base_url.rstrip("/")
+        # Where to reconnect when the socket drops (another process of the desk).
+        self.urls = [self.base_url, *(u.rstrip("/") for u in alternates)]
+        self.auto_reconnect = auto_reconnect
+        self.reconnect_seconds: list[float] = []
+        self.initiator = False
+        self._closing = False
+        self._reconnecting: asyncio.Task[None] | None = None
         self.origin = origin or f"{parts.scheme}://{parts.netloc}"
         self.token = token
         self.use_cookie = use_cookie
@@ -141,6 +152,11 @@ class Bot:
         return await self.connect()
 
     async def close(self) -> None:
+        self._closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reconnecting
         await self.end_media()
         await self._drop_socket()
         if self._http is not None:
@@ -175,6 +191,31 @@ class Bot:
         self.close_code = ws.close_code
         async with self._changed:
             self._changed.notify_all()
+        if self.auto_reconnect and not self._closing and ws is self._ws:
+            self._reconnecting = asyncio.create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        """Reconnect with jittered backoff (0, 0.3, 1.2, 2.7 s … capped at 10 s), moving
+        on to the next of the desk's URLs after each failure, as the browser does."""
+        started = time.monotonic()
+        attempt = 0
+        index = self.urls.index(self.base_url) if self.base_url in self.urls else 0
+        while not self._closing:
+            delay = min(10.0, 0.3 * attempt * attempt) * (1 + 0.3 * random.random())
+            await asyncio.sleep(delay)
+            if attempt > 0:
+                index = (index + 1) % len(self.urls)
+            self.base_url = self.urls[index]
+            attempt += 1
+            try:
+                self._ws = None
+                await self.connect()
+            except Exception as exc:  # any failure: try the next URL after a pause
+                log.debug("reconnect attempt %d failed: %s", attempt, type(exc).__name__)
+                continue
+            self.reconnects += 1
+            self.reconnect_seconds.append(time.monotonic() - started)
+            return
 
     # -- sending and waiting ------------------------------------------------------
     async def send(self, kind: str, **fields: Any) -> str:
@@ -255,10 +296,16 @@ class Bot:
             self.errors.append(message)
         elif kind == "call.started":
             self.call_id = str(message.get("call", ""))
+            self.initiator = bool(message.get("initiator"))
             self.timings.call_started_at = time.monotonic()
-            self.chats.extend(message.get("history") or [])
+            if message.get("resumed"):
+                self.chats = list(message.get("history") or [])
             if self.media_enabled:
-                await self.start_media(initiator=bool(message.get("initiator")))
+                await self.start_media(initiator=self.initiator)
+        elif kind == "call.peer" and message.get("status") == "connected":
+            # The other party reconnected: both sides start a fresh connection.
+            if self.media_enabled and self.call_id:
+                await self.start_media(initiator=self.initiator)
         elif kind == "call.sdp":
             await self.on_description(message["description"])
         elif kind == "call.ice":
@@ -266,6 +313,7 @@ class Bot:
         elif kind == "call.chat":
             self.chats.append(message)
         elif kind == "call.ended":
+            self.call_id = ""
             await self.end_media()
 
     # -- media --------------------------------------------------------------------
@@ -299,6 +347,15 @@ class Bot:
                 "call.sdp",
                 description={"type": "offer", "sdp": pc.localDescription.sdp},
             )
+            media.tasks.append(asyncio.create_task(self._watch(media)))
+
+    async def _watch(self, media: CallMedia) -> None:
+        """The offering side starts again if no connection comes up in time: an offer
+        or answer can be lost while either party reconnects to another process."""
+        await asyncio.sleep(NEGOTIATION_TIMEOUT)
+        if self.media is media and media.pc.connectionState != "connected" and self.call_id:
+            log.info("no media connection after %.0f s: offering again", NEGOTIATION_TIMEOUT)
+            asyncio.create_task(self.start_media(initiator=True))
 
     async def _count(self, track: Any, counter: FrameCounter) -> None:
         run = asyncio.create_task(counter.run(track))
@@ -315,7 +372,16 @@ class Bot:
         media = self.media
         if media is None:
             return
+        if description["type"] == "offer" and media.pc.remoteDescription is not None:
+            # A new offer after a reconnect: answer it on a fresh connection (aiortc
+            # does not renegotiate an established one reliably).
+            await self.start_media(initiator=False)
+            if self.media is None:
+                return
+            media = self.media
         pc = media.pc
+        if description["type"] == "answer" and pc.signalingState != "have-local-offer":
+            return  # an answer to an offer this connection did not make
         await pc.setRemoteDescription(
             RTCSessionDescription(sdp=description["sdp"], type=description["type"])
         )

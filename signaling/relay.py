@@ -46,15 +46,17 @@ BACKOFF_CAP = 5.0
 # Look up the route and append to the right inbox in one step, so a route that
 # changes (the recipient reconnected to another process) is read and used
 # atomically. Returns 1 (queued), 0 (no route: not connected anywhere) or -1
-# (the route's process is gone: its liveness key expired).
+# (queued, but the route's process has not sent a heartbeat lately: it may be
+# gone, or Redis may just have restarted and lost the short-lived liveness key,
+# in which case the process will read the message as soon as it is back).
 _SEND = """
 local proc = redis.call('HGET', KEYS[1], ARGV[1])
 if not proc then return 0 end
-if redis.call('EXISTS', ARGV[5] .. proc) == 0 then return -1 end
 local inbox = ARGV[4] .. proc
 redis.call('XADD', inbox, 'MAXLEN', '~', ARGV[6], '*', 'to', ARGV[1], 'mid', ARGV[2],
            'msg', ARGV[3])
 redis.call('EXPIRE', inbox, ARGV[7])
+if redis.call('EXISTS', ARGV[5] .. proc) == 0 then return -1 end
 return 1
 """
 
@@ -143,9 +145,10 @@ class Relay:
     async def send(self, participant: str, message: dict[str, Any]) -> bool:
         """Deliver to the participant wherever they are connected.
 
-        True when delivered here or queued for their process; False when they
-        are not connected anywhere. Raises RedisError when Redis cannot be
-        reached, so the sender learns of it instead of losing the message.
+        True when delivered here or queued for a live process; False when they
+        are not connected anywhere or their process seems gone (the message is
+        queued anyway in the second case). Raises RedisError when Redis cannot
+        be reached, so the sender learns of it instead of losing the message.
         """
         if await self._deliver(participant, message):
             return True

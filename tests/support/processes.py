@@ -101,11 +101,24 @@ class ServerProcess:
             self.process = None
 
     def kill(self) -> None:
+        """SIGKILL: the process dies at once, holding whatever it held."""
         if self.process is None:
             return
         self.process.kill()
         self.process.wait()
         self.process = None
+
+    def signal_term(self) -> None:
+        """SIGTERM without waiting: the process starts draining."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float = 30.0) -> int | None:
+        if self.process is None:
+            return None
+        code = self.process.wait(timeout=timeout)
+        self.process = None
+        return code
 
     def __enter__(self) -> ServerProcess:
         self.start()
