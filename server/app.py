@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from server import appkeys, pages
-from server.api import dashboard, health, session, tokens
+from server import appkeys, metrics, pages
+from server.api import dashboard, health, openapi, reports, selfhelp, session, tokens
 from server.auth.keyring import Keyring, load_secret
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
@@ -24,6 +24,8 @@ from server.lifecycle import Lifecycle
 from server.middleware import error_middleware, security_headers
 from server.queue.engine import QueueEngine, Timing
 from server.ratelimit import RateLimiter
+from server.selfhelp.articles import load_articles
+from server.selfhelp.search import ArticleIndex
 from server.settings import Settings
 from server.store import EMBEDDED_NOTICE, connect, embedded_reader
 from server.ticker import Ticker
@@ -54,6 +56,10 @@ def create_app(settings: Settings, *, lifecycle: Lifecycle | None = None) -> web
     tokens.setup(app)
     session.setup(app)
     dashboard.setup(app)
+    selfhelp.setup(app)
+    reports.setup(app)
+    metrics.setup(app)
+    openapi.setup(app)
     pages.setup(app)
     app.router.add_get("/ws", websocket)
     return app
@@ -147,6 +153,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
             turn_ttl=settings.turn_ttl,
             relay_only=settings.relay_only,
         ),
+        help=ArticleIndex(load_articles(settings.content_dir)),
     )
     presence = Presence(desk)
     presence_holder.append(presence)
@@ -156,11 +163,15 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     ticker.start()
     yield
+    log.debug("stopping the desk: ticker")
     await ticker.stop()
+    log.debug("stopping the desk: presence")
     await presence.stop()
+    log.debug("stopping the desk: relay")
     await relay.stop()
     if reader is not redis:
         await reader.aclose()
+    log.debug("desk stopped")
 
 
 async def broadcast_received(desk: Desk, presence: Presence, message: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ examples:
   videodesk token issue --role agent --name Sam --queue pharmacy
   videodesk token issue --role patient --name Ana --queue appointments --reason "prescription"
   videodesk token revoke <jti>
+  videodesk report sessions --from 2026-11-01 --to 2026-11-30 > november.csv
   videodesk bot agent --url http://127.0.0.1:8080 --token <agent token> --loopback
 """
 
@@ -128,7 +129,26 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(run=_run_revoke)
     token.set_defaults(run=lambda _args: _print_help(token))
     _add_bot(commands)
+    _add_report(commands)
     return parser
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="sessions or events for a date range, as CSV or JSON",
+        description=(
+            "Print a report from the desk's events stream: 'sessions' (one row per patient "
+            "visit: queue, wait, call, handle time, outcome, rating, how it ended) or "
+            "'events' (every state change). Dates are UTC; YYYY-MM-DD covers the whole day."
+        ),
+    )
+    report.add_argument("kind", choices=("sessions", "events"))
+    report.add_argument("--from", dest="start", help="first day, e.g. 2026-11-01")
+    report.add_argument("--to", dest="end", help="last day (inclusive), e.g. 2026-11-30")
+    report.add_argument("--format", choices=("csv", "json"), default="csv")
+    report.add_argument("--server", help="embedded mode only: URL of the running desk")
+    report.set_defaults(run=_run_report)
 
 
 def _add_bot(commands: Any) -> None:
@@ -215,6 +235,14 @@ def _run_bot(args: argparse.Namespace) -> int:
         if key in ("url", "token", "seconds", "loopback", "name", "reason", "calls", "outcome")
     }
     return main_for(args.role, options)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from server.report_cli import report_from_cli
+
+    settings = Settings.from_env()
+    configure_logging("WARNING")
+    return asyncio.run(report_from_cli(settings, args))
 
 
 def _run_revoke(args: argparse.Namespace) -> int:

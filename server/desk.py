@@ -18,6 +18,7 @@ from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.queue.engine import QueueEngine
 from server.ratelimit import RateLimiter
+from server.selfhelp.search import ArticleIndex
 from server.settings import Settings
 from server.ws.hub import Hub
 from signaling.ice import IceConfig
@@ -38,6 +39,7 @@ class Desk:
     hub: Hub
     relay: Relay
     ice: IceConfig
+    help: ArticleIndex
 
     async def notify(self, participant: str, message: dict[str, Any]) -> bool:
         """Send to a participant wherever they are connected; never raises.

@@ -128,6 +128,15 @@ class Keys:
         return f"{self.prefix}stats:{queue}"
 
     @property
+    def samples(self) -> str:
+        """Stream of per-minute samples of each queue's waiting count (charts)."""
+        return f"{self.prefix}samples"
+
+    def sample_lock(self, minute: int) -> str:
+        """Taken (SET NX) by the one process that records a given minute's sample."""
+        return f"{self.prefix}samplelock:{minute}"
+
+    @property
     def events(self) -> str:
         """Stream of every state change (bounded with MAXLEN ~)."""
         return f"{self.prefix}events"

@@ -47,6 +47,7 @@ def configure_logging(level: str) -> None:
 
 def quiet_third_party_loggers() -> None:
     """Loggers of libraries that would write personal data: SDP and IP addresses
-    (aiortc at DEBUG, aioice at INFO) and request lines (aiohttp's access log)."""
-    for name in ("aiortc", "aioice", "aiohttp.access"):
+    (aiortc at DEBUG, aioice at INFO) and request lines (aiohttp's access log); and
+    markdown-it, which logs every parsing step at DEBUG."""
+    for name in ("aiortc", "aioice", "aiohttp.access", "markdown_it"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -16,10 +16,10 @@ static responses say ``Cache-Control: no-cache`` (the browser revalidates with
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -56,14 +56,16 @@ def translate(key: str) -> str:
     return catalogue().get(key, key)
 
 
-async def page_context(request: web.Request) -> dict[str, Any]:
-    """Every template gets the CSP nonce of its response."""
-    return {"nonce": csp_nonce(request)}
+def page(template: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler rendering ``template``; every page gets its response's CSP nonce.
 
+    (Passed in the context rather than by an aiohttp-jinja2 context processor, whose
+    middleware keeps its state under a plain string request key.)
+    """
 
-def page(template: str) -> Any:
     async def render(request: web.Request) -> web.Response:
-        response: web.Response = aiohttp_jinja2.render_template(template, request, {})
+        context = {"nonce": csp_nonce(request)}
+        response: web.Response = aiohttp_jinja2.render_template(template, request, context)
         # Each response carries its own nonce: never reuse a stored copy.
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -82,7 +84,6 @@ def setup(app: web.Application) -> None:
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
-        context_processors=[page_context],
         default_helpers=False,
         undefined=jinja2.StrictUndefined,
     )

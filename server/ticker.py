@@ -7,14 +7,15 @@ inside one Lua script, exactly once, by whichever process gets there first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from redis.exceptions import RedisError
 
 from server.desk import Desk
+from server.history import record_sample
 from server.queue.models import TickReport
 from server.ws import notify
+from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,14 @@ class Ticker:
         self.desk = desk
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._sampled_minute = -1
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ticker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         delay = self.interval
@@ -55,7 +54,16 @@ class Ticker:
     async def tick(self) -> TickReport:
         report = await self.desk.engine.tick()
         await announce(self.desk, report)
+        await self._sample()
         return report
+
+    async def _sample(self) -> None:
+        """Once a minute (desk-wide), sample the queues for the supervisor's charts."""
+        engine = self.desk.engine
+        now = await engine.clock_ms()
+        if now // 60_000 != self._sampled_minute:
+            self._sampled_minute = now // 60_000
+            await record_sample(engine.redis, engine.keys, list(engine.queues), now)
 
 
 async def announce(desk: Desk, report: TickReport) -> None:

@@ -122,6 +122,7 @@ class Bot:
         self._reader: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
         self._tracks: list[Any] = []
+        self._earlier_frames = (0, 0)
 
     # -- connection -----------------------------------------------------------
     async def connect(self) -> dict[str, Any]:
@@ -243,21 +244,21 @@ class Bot:
             raise TimeoutError(f"{self.role} bot: no {what} within {timeout} s") from None
 
     async def next(
-        self, kind: str, timeout: float = 10.0, *, after: int = 0, **match: Any
+        self, message_type: str, timeout: float = 10.0, *, after: int = 0, **match: Any
     ) -> dict[str, Any]:
-        """The first message of ``kind`` (matching fields) received at index >= ``after``."""
+        """The first ``message_type`` message (matching fields) at index >= ``after``."""
         found: list[dict[str, Any]] = []
 
         def seen() -> bool:
             for message in self.received[after:]:
-                if message.get("type") == kind and all(
+                if message.get("type") == message_type and all(
                     message.get(k) == v for k, v in match.items()
                 ):
                     found.append(message)
                     return True
             return False
 
-        await self.wait_for(seen, timeout, what=kind)
+        await self.wait_for(seen, timeout, what=message_type)
         return found[0]
 
     def last(self, kind: str) -> dict[str, Any] | None:
@@ -295,6 +296,8 @@ class Bot:
         if kind == "error":
             self.errors.append(message)
         elif kind == "call.started":
+            if message.get("call") != self.call_id:
+                self._earlier_frames = (0, 0)
             self.call_id = str(message.get("call", ""))
             self.initiator = bool(message.get("initiator"))
             self.timings.call_started_at = time.monotonic()
@@ -313,8 +316,8 @@ class Bot:
         elif kind == "call.chat":
             self.chats.append(message)
         elif kind == "call.ended":
-            self.call_id = ""
             await self.end_media()
+            self.call_id = ""
 
     # -- media --------------------------------------------------------------------
     async def start_media(self, *, initiator: bool) -> None:
@@ -353,7 +356,8 @@ class Bot:
         """The offering side starts again if no connection comes up in time: an offer
         or answer can be lost while either party reconnects to another process."""
         await asyncio.sleep(NEGOTIATION_TIMEOUT)
-        if self.media is media and media.pc.connectionState != "connected" and self.call_id:
+        stalled = media.pc.connectionState != "connected" and media.video_in.count == 0
+        if self.media is media and stalled and self.call_id:
             log.info("no media connection after %.0f s: offering again", NEGOTIATION_TIMEOUT)
             asyncio.create_task(self.start_media(initiator=True))
 
@@ -406,16 +410,20 @@ class Bot:
     async def end_media(self) -> None:
         media, self.media = self.media, None
         if media is not None:
+            # Frames of an earlier connection of the same call still count.
+            video, audio = self._earlier_frames
+            self._earlier_frames = (video + media.video_in.count, audio + media.audio_in.count)
             await media.close()
         for track in self._tracks:
             track.stop()
         self._tracks = []
 
     def frames_received(self) -> tuple[int, int]:
-        """(video, audio) frames received in the current call."""
+        """(video, audio) frames received in the current call, over all its connections."""
+        video, audio = self._earlier_frames
         if self.media is None:
-            return 0, 0
-        return self.media.video_in.count, self.media.audio_in.count
+            return video, audio
+        return video + self.media.video_in.count, audio + self.media.audio_in.count
 
 
 class PatientBot(Bot):

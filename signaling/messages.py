@@ -86,6 +86,15 @@ def integer(low: int, high: int) -> Callable[[str, Any], int]:
     return check
 
 
+def boolean() -> Callable[[str, Any], bool]:
+    def check(name: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise _fail(name, "must be true or false")
+        return value
+
+    return check
+
+
 def choice(*options: str) -> Callable[[str, Any], str]:
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str) or value not in options:
@@ -199,10 +208,26 @@ CLIENT_MESSAGES: dict[str, MessageSpec] = {
         {
             "mode": Field(choice("phone", "page")),
             "phone": Field(PHONE, required=False),
+            "slot": Field(integer(0, 2**48), required=False, doc="a slot from queue.slots"),
         },
         "be called back instead of waiting on the page, keeping the place",
     ),
+    "queue.slots": MessageSpec(PATIENT, {}, "the call-back time slots on offer"),
     "queue.callback_cancel": MessageSpec(PATIENT, {}, "wait on the page again"),
+    "help.suggest": MessageSpec(
+        PATIENT, {"text": Field(text(500), required=False)}, "articles matching a question"
+    ),
+    "help.resolved": MessageSpec(
+        PATIENT,
+        {"slug": Field(text(80, pattern=r"[a-z0-9][a-z0-9-]*"))},
+        "an article answered the question: leave the queue (counted as self-help)",
+    ),
+    "assistant.ask": MessageSpec(
+        PATIENT, {"text": Field(text(500, lines=True))}, "ask the automated assistant"
+    ),
+    "call.ring_answer": MessageSpec(
+        PATIENT, {"accept": Field(boolean())}, "answer an agent ringing the page for a call-back"
+    ),
     "survey.submit": MessageSpec(
         PATIENT,
         {"rating": Field(integer(1, 5)), "comment": Field(text(1000, lines=True), required=False)},
@@ -252,6 +277,7 @@ CLIENT_MESSAGES: dict[str, MessageSpec] = {
         },
         "finish wrap-up with an outcome code",
     ),
+    "agent.ring": MessageSpec(AGENT, {}, "ring the page of a call-back patient"),
     "agent.note": MessageSpec(
         AGENT, {"text": Field(text(2000, lines=True))}, "save private notes on the current call"
     ),

@@ -29,6 +29,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from signaling.tasks import stop_task
+
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, dict[str, Any]], Awaitable[bool]]
@@ -121,12 +123,7 @@ class Relay:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await stop_task(task)
         self._tasks = []
         try:
             await self._redis.delete(self._keys.process(self.process_id))
@@ -137,6 +134,10 @@ class Relay:
     async def attach(self, participant: str) -> None:
         """Route the participant's messages to this process."""
         await self._redis.hset(self._keys.routes, participant, self.process_id)
+
+    async def is_connected(self, participant: str) -> bool:
+        """Whether the participant has a socket on some process (a route exists)."""
+        return bool(await self._redis.hexists(self._keys.routes, participant))
 
     async def detach(self, participant: str) -> None:
         await self._detach(keys=[self._keys.routes], args=[participant, self.process_id])

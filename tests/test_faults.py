@@ -261,6 +261,7 @@ async def test_sigterm_drains_to_the_other_processes(trio: Cluster, desk_redis: 
         await patient.join(name=canary.PATIENT_NAME)
         draining = trio.processes[0]
         draining.signal_term()
+
         async def not_ready() -> bool:
             return await _status(draining) == 503
 

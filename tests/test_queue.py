@@ -53,6 +53,7 @@ async def advance(engine: QueueEngine, ms: int, alive: list[str]) -> TickReport:
         report.expired.extend(tick.expired)
         report.reaped.extend(tick.reaped)
         report.offers.extend(tick.offers)
+        report.released.extend(tick.released)
     return report
 
 
@@ -435,3 +436,43 @@ async def test_invariant_checker_notices_a_broken_desk(engine: QueueEngine) -> N
     problems = await check_invariants(engine.redis, engine.keys, QUEUE_NAMES)
     assert any("p1" in p for p in problems)
     await engine.redis.zadd(engine.keys.queue("appointments"), {"p1": 2 * 2**40 + 1})
+
+
+async def test_scheduled_call_back_leaves_and_returns_at_its_slot(engine: QueueEngine) -> None:
+    await engine.join("p1", "appointments", details())
+    await engine.join("p2", "appointments", details())
+    now = await engine.clock_ms()
+    with pytest.raises(WrongState):
+        await engine.request_callback("p1", "phone", "+44 7700 900461", slot_ms=now - 1)
+    await engine.request_callback("p1", "phone", "+44 7700 900461", slot_ms=now + 30 * 60_000)
+    assert await positions(engine, "p1", "p2") == [0, 1]
+    assert (await engine.patient("p1"))["state"] == "callback_pending"
+    await advance(engine, 29 * 60_000, ["p:p2"])
+    assert await positions(engine, "p1") == [0]
+    report = await advance(engine, 65_000, ["p:p2"])
+    assert "appointments" in report.released
+    assert await positions(engine, "p1", "p2") == [1, 2]  # the original ticket: first again
+    offer = await available(engine, "a1")
+    assert offer is not None and offer.patient == "p1" and offer.kind == "callback"
+    call = await engine.accept("a1", offer.token)
+    assert call.kind == "callback"
+    await engine.finish("a1")
+    assert (await engine.patient("p1"))["state"] == "done"
+
+
+async def test_cancelling_a_scheduled_call_back_restores_the_place(engine: QueueEngine) -> None:
+    await engine.join("p1", "appointments", details())
+    await engine.join("p2", "appointments", details())
+    slot = await engine.clock_ms() + 3_600_000
+    await engine.request_callback("p1", "page", slot_ms=slot)
+    await engine.cancel_callback("p1")
+    assert await positions(engine, "p1", "p2") == [1, 2]
+    assert (await engine.patient("p1"))["state"] == "waiting"
+
+
+async def test_self_help_resolution_is_counted(engine: QueueEngine) -> None:
+    await engine.join("p1", "billing", details())
+    state, queue, _, _ = await engine.leave("p1", "self_help")
+    assert (state, queue) == ("waiting", "billing")
+    stats = await engine.redis.hgetall(engine.keys.stats("billing"))
+    assert stats["self_help"] == "1" and stats["left"] == "1"

@@ -7,6 +7,8 @@ from aiohttp import web
 from server import appkeys
 from server.api.tokens import require_admin
 from server.dashboard import snapshot
+from server.errors import BadRequest
+from server.history import history
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -14,5 +16,18 @@ async def dashboard(request: web.Request) -> web.Response:
     return web.json_response(await snapshot(request.app[appkeys.DESK].engine))
 
 
+async def dashboard_history(request: web.Request) -> web.Response:
+    await require_admin(request)
+    try:
+        hours = float(request.query.get("hours", "6"))
+    except ValueError:
+        raise BadRequest("hours must be a number") from None
+    if not 0 < hours <= 48:
+        raise BadRequest("hours must be between 0 and 48")
+    engine = request.app[appkeys.DESK].engine
+    return web.json_response(await history(engine.redis, engine.keys, list(engine.queues), hours))
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/dashboard", dashboard)
+    app.router.add_get("/api/v1/dashboard/history", dashboard_history)

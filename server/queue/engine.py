@@ -101,15 +101,25 @@ class QueueEngine:
         state, queue, agent, call = await self._scripts.run("leave", pid, reason)
         return state, queue, agent, call
 
-    async def request_callback(self, pid: str, mode: str, phone: str = "") -> None:
+    async def request_callback(
+        self, pid: str, mode: str, phone: str = "", *, slot_ms: int | None = None
+    ) -> None:
+        """Keep the place and be called back (at the place's turn, or from ``slot_ms``)."""
         if mode not in ("phone", "page"):
             raise BadRequest("mode must be phone or page")
+        action = "request" if slot_ms is None else "schedule"
         await self._scripts.run(
-            "callback", pid, "request", mode, phone, self.timing.patient_grace_ms
+            "callback", pid, action, mode, phone, self.timing.patient_grace_ms, slot_ms or 0
         )
 
     async def cancel_callback(self, pid: str) -> None:
-        await self._scripts.run("callback", pid, "cancel", "", "", self.timing.patient_grace_ms)
+        await self._scripts.run("callback", pid, "cancel", "", "", self.timing.patient_grace_ms, 0)
+
+    async def clock_ms(self) -> int:
+        """The desk's clock (Redis TIME plus any skew), in milliseconds."""
+        seconds, micros = await self.redis.time()
+        skew = int(await self.redis.get(self.keys.clock_skew) or 0)
+        return int(seconds) * 1000 + int(micros) // 1000 + skew
 
     async def rate(self, pid: str, rating: int, comment: str) -> str:
         if not 1 <= rating <= 5:
@@ -279,6 +289,10 @@ class QueueEngine:
             pipe.expire(key, CALL_RECORD_TTL)
             await pipe.execute()
 
+    async def mark_media(self, call_id: str) -> None:
+        """A call-back became a video call (the patient answered the ring)."""
+        await self.redis.hset(self.keys.call(call_id), "media", "1")
+
     async def add_chat(self, call_id: str, message: dict[str, Any]) -> None:
         """Keep a call's chat so a party who reconnects sees it again."""
         key = self.keys.call_chat(call_id)
@@ -349,10 +363,11 @@ class QueueEngine:
             )
             for i in range(0, len(reaped_flat), 5)
         ]
+        released: list[str] = await self._scripts.run("release_callbacks", TICK_BATCH)
         offers = await self.dispatch()
         if expired or reaped:
             log.info("tick: %d offers expired, %d leases reaped", len(expired), len(reaped))
-        return TickReport(expired=expired, reaped=reaped, offers=offers)
+        return TickReport(expired=expired, reaped=reaped, offers=offers, released=released)
 
     async def skew_clock(self, milliseconds: int) -> None:
         """Move this desk's clock forward (tests and drills only; see keys.clock_skew)."""

@@ -130,10 +130,12 @@ class TickReport:
     # (member, queue, what, call, other party): call and other are set when a call ended
     reaped: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # queues of call-backs now due
 
     @property
     def changed_queues(self) -> set[str]:
         queues = {q for _, q in self.expired if q}
         queues |= {reaped[1] for reaped in self.reaped if reaped[1]}
         queues |= {o.queue for o in self.offers}
+        queues |= set(self.released)
         return queues

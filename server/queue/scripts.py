@@ -33,6 +33,7 @@ OPERATIONS = (
     "hold",
     "transfer",
     "callback",
+    "release_callbacks",
     "renew_leases",
     "reap_leases",
     "positions",

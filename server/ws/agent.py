@@ -4,11 +4,12 @@ wrap-up and notes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from server.desk import Desk
-from server.errors import BadRequest
+from server.errors import BadRequest, Conflict
 from server.queue.models import Offer
-from server.ws import notify
+from server.ws import notify, outbound
 from server.ws.connection import Connection
 from signaling.messages import ClientMessage
 
@@ -35,6 +36,9 @@ async def on_connect(desk: Desk, conn: Connection) -> None:
         await notify.offers(desk, [offer])
     elif state == "in_call" and record.get("patient") and record.get("call"):
         call = await desk.engine.call(record["call"])
+        if call.get("kind") == "callback" and call.get("media") != "1":
+            await notify.callback_task(desk, record["call"], record["patient"], aid)
+            return
         await notify.call_started(
             desk,
             record["call"],
@@ -54,51 +58,88 @@ async def on_disconnect(desk: Desk, conn: Connection) -> None:
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    """Each agent message type is handled by one function below."""
+    await ACTIONS[message.type](desk, conn, message)
+
+
+async def status(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    aid, data = conn.participant, message.data
+    record = await desk.engine.agent(aid)
+    offer = await desk.engine.set_status(aid, data["status"], data.get("reason", ""))
+    if record.get("state") == "offered" and data["status"] != "available":
+        # The open offer went back: the patient keeps their place.
+        await notify.dispatch(desk, *record.get("queues", "").split(","))
+    await notify.agent_state(desk, aid)
+    if offer is not None:
+        await notify.offers(desk, [offer])
+
+
+async def accept(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    """Where an offer is accepted: the call begins for both parties."""
     aid = conn.participant
-    data = message.data
-    kind = message.type
-    engine = desk.engine
-    if kind == "agent.status":
-        record = await engine.agent(aid)
-        offer = await engine.set_status(aid, data["status"], data.get("reason", ""))
-        if record.get("state") == "offered" and data["status"] != "available":
-            # The open offer went back: the patient keeps their place.
-            await notify.dispatch(desk, *record.get("queues", "").split(","))
-        await notify.agent_state(desk, aid)
-        if offer is not None:
-            await notify.offers(desk, [offer])
-    elif kind == "agent.accept":
-        call = await engine.accept(aid, data["token"])
-        log.info("agent %s accepted %s: call %s", aid, call.patient, call.call_id)
-        await notify.agent_state(desk, aid)
+    call = await desk.engine.accept(aid, message.data["token"])
+    log.info("agent %s accepted %s: call %s", aid, call.patient, call.call_id)
+    await notify.agent_state(desk, aid)
+    if call.kind == "callback":
+        # The agent phones the patient, or rings their page (agent.ring) first.
+        await notify.callback_task(desk, call.call_id, call.patient, aid)
+    else:
         await notify.call_started(desk, call.call_id, call.patient, aid, call.kind)
-        await notify.patient_state(desk, call.patient)
-        await desk.queue_changed(call.queue)
-    elif kind == "agent.decline":
-        queue = await engine.decline(aid, data["token"], data.get("reason", "declined"))
-        await notify.agent_state(desk, aid)
-        await notify.dispatch(desk, queue)
-    elif kind in ("agent.end", "call.bye"):
-        end = await engine.finish(aid, "completed")
-        log.info("agent %s ended call %s", aid, end.call_id)
-        await notify.call_ended(desk, end.call_id, end.patient, aid, "completed")
-    elif kind in ("agent.hold", "agent.unhold"):
-        hold = kind == "agent.hold"
-        pid, _call = await (engine.hold(aid) if hold else engine.resume(aid))
-        await desk.notify(pid, {"type": "call.hold", "on": hold})
-        await conn.send({"type": "call.hold", "on": hold})
-        await notify.patient_state(desk, pid)
-    elif kind == "agent.transfer":
-        await transfer(desk, conn, message)
-    elif kind == "agent.wrapup":
-        await wrapup(desk, conn, message)
-    elif kind == "agent.note":
-        record = await engine.agent(aid)
-        call_id = record.get("call") or record.get("last_call")
-        if not call_id:
-            raise BadRequest("There is no call to keep notes on.", code="no_call")
-        await engine.save_call_text(call_id, "notes", data["text"])
-        await conn.send({"type": "agent.note_saved", "call": call_id})
+    await notify.patient_state(desk, call.patient)
+    await desk.queue_changed(call.queue)
+
+
+async def decline(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    aid, data = conn.participant, message.data
+    queue = await desk.engine.decline(aid, data["token"], data.get("reason", "declined"))
+    await notify.agent_state(desk, aid)
+    await notify.dispatch(desk, queue)
+
+
+async def end(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    aid = conn.participant
+    ended = await desk.engine.finish(aid, "completed")
+    log.info("agent %s ended call %s", aid, ended.call_id)
+    await notify.call_ended(desk, ended.call_id, ended.patient, aid, "completed")
+
+
+async def hold(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    aid = conn.participant
+    on = message.type == "agent.hold"
+    pid, _call = await (desk.engine.hold(aid) if on else desk.engine.resume(aid))
+    await desk.notify(pid, {"type": "call.hold", "on": on})
+    await conn.send({"type": "call.hold", "on": on})
+    await notify.patient_state(desk, pid)
+
+
+async def note(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    record = await desk.engine.agent(conn.participant)
+    call_id = record.get("call") or record.get("last_call")
+    if not call_id:
+        raise BadRequest("There is no call to keep notes on.", code="no_call")
+    await desk.engine.save_call_text(call_id, "notes", message.data["text"])
+    await conn.send({"type": "agent.note_saved", "call": call_id})
+
+
+RING_SECONDS = 60
+
+
+async def ring(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+    """Ring a call-back patient's page: they confirm within a minute to start video."""
+    record = await desk.engine.agent(conn.participant)
+    call_id, pid = record.get("call", ""), record.get("patient", "")
+    call = await desk.engine.call(call_id) if call_id else {}
+    if call.get("kind") != "callback":
+        raise Conflict("There is no call-back to ring.", code="no_call")
+    ringing = {
+        "type": "call.ring",
+        "call": call_id,
+        "agent": {"name": outbound.first_name(record.get("name", ""))},
+        "expires_in_ms": RING_SECONDS * 1000,
+    }
+    if not await desk.notify(pid, ringing):
+        raise Conflict("The patient's page is not open: please phone them.", code="not_connected")
+    await conn.send({"type": "agent.ringing", "call": call_id})
 
 
 async def transfer(desk: Desk, conn: Connection, message: ClientMessage) -> None:
@@ -136,3 +177,19 @@ async def wrapup(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     await notify.agent_state(desk, aid)
     if offer is not None:
         await notify.offers(desk, [offer])
+
+
+Action = Callable[[Desk, Connection, ClientMessage], Awaitable[None]]
+ACTIONS: dict[str, Action] = {
+    "agent.status": status,
+    "agent.accept": accept,
+    "agent.decline": decline,
+    "agent.end": end,
+    "call.bye": end,
+    "agent.hold": hold,
+    "agent.unhold": hold,
+    "agent.transfer": transfer,
+    "agent.wrapup": wrapup,
+    "agent.note": note,
+    "agent.ring": ring,
+}

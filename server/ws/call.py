@@ -32,6 +32,9 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     if kind == "call.bye":
         await hang_up(desk, conn, message)
         return
+    if kind == "call.ring_answer":
+        await ring_answer(desk, conn, message.data["accept"])
+        return
     _require_call(conn)
     data = message.data
     if kind == "call.sdp":
@@ -79,6 +82,19 @@ async def hang_up(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await desk.queue_changed(queue)
     else:
         raise Conflict("There is no call in progress.", code="no_call")
+
+
+async def ring_answer(desk: Desk, conn: Connection, accept: bool) -> None:
+    """The patient answers an agent ringing their page: video starts, or the agent hears no."""
+    record = await desk.engine.patient(conn.participant)
+    call_id, aid = record.get("call", ""), record.get("agent", "")
+    if record.get("state") != "in_call" or not call_id or not aid:
+        raise Conflict("Nobody is calling you just now.", code="no_call")
+    if not accept:
+        await desk.notify(aid, {"type": "agent.ring_declined", "call": call_id})
+        return
+    await desk.engine.mark_media(call_id)
+    await notify.call_started(desk, call_id, conn.participant, aid, "callback")
 
 
 def _budget(conn: Connection) -> CandidateBudget:

@@ -24,7 +24,7 @@ from server.auth.sessions import COOKIE, Session, session_for
 from server.auth.tokens import Role
 from server.desk import Desk
 from server.errors import DeskError, Forbidden, Unauthorized, Unavailable
-from server.ws import agent, call, lobby, patient, staff
+from server.ws import agent, call, lobby, patient, selfhelp, staff
 from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
 from server.ws.outbound import welcome
 from signaling.messages import (
@@ -219,6 +219,8 @@ async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await lobby.handle(desk, conn, message)
     elif family == "staff":
         await staff.handle(desk, conn, message)
+    elif family in ("help", "assistant"):
+        await selfhelp.handle(desk, conn, message)
     else:  # the schema admits no other family; keep the loop safe anyway
         raise ProtocolError("unknown_type", "Unknown message type.")
 

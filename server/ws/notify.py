@@ -99,3 +99,17 @@ async def call_started(
         message["history"] = await desk.engine.chat_history(call_id) if resumed else []
         message["on_hold"] = patient.get("state") == "on_hold"
         await desk.notify(pid, message)
+
+
+async def callback_task(desk: Desk, call_id: str, pid: str, aid: str) -> None:
+    """The agent's side of an accepted call-back: the number, or a page to ring."""
+    patient = await desk.engine.patient(pid)
+    await desk.notify(
+        aid,
+        {
+            "type": "agent.callback",
+            "call": call_id,
+            "patient": outbound.patient_context(patient, "callback"),
+            "page_open": desk.hub.has(pid) or await desk.relay.is_connected(pid),
+        },
+    )

@@ -7,7 +7,7 @@ import logging
 from server.desk import Desk
 from server.errors import Conflict, Unavailable
 from server.queue.models import ACTIVE_PATIENT_STATES, PatientDetails
-from server.ws import notify
+from server.ws import notify, selfhelp
 from server.ws.connection import Connection
 from signaling.messages import ClientMessage
 
@@ -59,8 +59,14 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         phone = message.data.get("phone", "")
         if mode == "phone" and not phone:
             raise Conflict("Please give a phone number to call you back on.", code="phone_needed")
-        await desk.engine.request_callback(pid, mode, phone)
+        slot = message.data.get("slot")
+        if slot is not None and slot not in callback_slots(await desk.engine.clock_ms()):
+            raise Conflict("Please choose one of the times offered.", code="slot_unavailable")
+        await desk.engine.request_callback(pid, mode, phone, slot_ms=slot)
         await notify.patient_state(desk, pid)
+    elif kind == "queue.slots":
+        slots = callback_slots(await desk.engine.clock_ms())
+        await conn.send({"type": "queue.slots", "slots": slots})
     elif kind == "queue.callback_cancel":
         await desk.engine.cancel_callback(pid)
         await notify.patient_state(desk, pid)
@@ -100,3 +106,16 @@ async def join(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await notify.dispatch(desk, ticket.queue)
     await notify.patient_state(desk, pid)
     await conn.send({"type": "queue.joined", "created": ticket.created, "queue": ticket.queue})
+    if details.reason:
+        await selfhelp.suggest(desk, conn, details.reason)
+
+
+SLOT_MS = 30 * 60_000
+SLOTS_OFFERED = 8
+SLOT_LEAD_MS = 30 * 60_000
+
+
+def callback_slots(now_ms: int) -> list[int]:
+    """Call-back slots on offer: the next half hours, starting at least 30 min from now."""
+    first = (now_ms + SLOT_LEAD_MS + SLOT_MS - 1) // SLOT_MS * SLOT_MS
+    return [first + i * SLOT_MS for i in range(SLOTS_OFFERED)]

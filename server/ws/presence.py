@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from redis.exceptions import RedisError
 from server import dashboard
 from server.desk import Desk
 from server.ws import outbound
+from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,7 @@ class Presence:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._tasks = []
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,4 +66,12 @@ async def live_desk(
     aiohttp_server: AiohttpServer, redis_url: str, redis: object, tmp_path: Path
 ) -> AsyncIterator[LiveDesk]:
     """A desk on the test Redis (wiped), served on a loopback port."""
-    yield await start_desk(aiohttp_server, redis_url, tmp_path)
+    desk = await start_desk(aiohttp_server, redis_url, tmp_path)
+    yield desk
+    try:
+        await asyncio.wait_for(desk.server.close(), 20)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            print("still running:", task.get_name(), task.get_coro())
+            task.print_stack(limit=8)
+        raise

@@ -45,6 +45,7 @@ async def check_invariants(redis: Redis, keys: Keys, queues: list[str]) -> list[
         queued={q: await _scores(redis, keys.queue(q)) for q in queues},
         offers=await _scores(redis, keys.offers),
         leases=await _scores(redis, keys.leases),
+        scheduled=await _scores(redis, keys.callbacks_scheduled),
     )
     problems: list[str] = []
     for pid, record in desk.patients.items():
@@ -74,6 +75,7 @@ class _Desk:
     queued: dict[str, dict[str, float]]
     offers: dict[str, float]
     leases: dict[str, float]
+    scheduled: dict[str, float]
 
 
 async def _check_patient(
@@ -84,7 +86,11 @@ async def _check_patient(
     if state not in PATIENT_STATES:
         return [f"patient {pid}: unknown state {state!r}"]
     in_queues = [q for q, members in desk.queued.items() if pid in members]
-    if state in QUEUED:
+    scheduled = state == "callback_pending" and pid in desk.scheduled
+    if scheduled:
+        if in_queues:
+            problems.append(f"patient {pid}: scheduled call-back, but in queues {in_queues}")
+    elif state in QUEUED:
         if in_queues != [p["queue"]]:
             problems.append(f"patient {pid} {state}: in queues {in_queues}, not [{p['queue']}]")
         elif desk.queued[p["queue"]][pid] != float(p["score"]):
@@ -94,7 +100,9 @@ async def _check_patient(
     elif in_queues:
         problems.append(f"patient {pid} {state}: still in queues {in_queues}")
     leased = f"p:{pid}" in desk.leases
-    if (state in LEASED) != leased:
+    # A call-back call needs no patient lease: the patient may be on the phone.
+    needs_lease = state in LEASED and not (state == "in_call" and p.get("callback_mode"))
+    if needs_lease != leased and not (leased and state == "in_call"):
         problems.append(f"patient {pid} {state}: lease present is {leased}")
     agent = desk.agents.get(p.get("agent") or "", {})
     if state == "offered" and (

@@ -12,6 +12,7 @@ local out = {}
 for _, aid in ipairs(due) do
   redis.call('HINCRBY', ka(aid), 'missed_offers', 1)
   local q = withdraw_offer(aid, now, 'away', 'missed_offer', 'offer_expired', 'timeout')
+  if q then stat_incr(q, 'offers_expired') end
   out[#out + 1] = aid
   out[#out + 1] = q or ''
 end

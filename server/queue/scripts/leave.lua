@@ -17,6 +17,7 @@ if QUEUED[state] then
   set_patient_state(pid, 'left', now)
   redis.call('ZREM', K_CBSCHED, pid)
   stat_incr(q, 'left')
+  if reason == 'self_help' then stat_incr(q, 'self_help') end
   emit(now, 'left', {'patient', pid, 'queue', q, 'reason', reason, 'from', state})
 elseif state == 'offered' then
   -- The agent's offer is withdrawn; the agent is free for the next patient.

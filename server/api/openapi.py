@@ -1,0 +1,250 @@
+"""The REST API described in OpenAPI 3.1, served at ``/api/v1/openapi.json``.
+
+tests/test_openapi.py validates this document and runs schemathesis against a
+live desk with it (no 5xx, responses as documented).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server import __version__
+
+JSON = "application/json"
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _ok(description: str, schema: dict[str, Any], media: str = JSON) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": schema}}}
+
+
+ERRORS = {
+    "400": _error("Bad request: the body or a parameter is not as documented"),
+    "401": _error("No token, or a token that is bad, expired or revoked"),
+    "403": _error("A valid token of another role"),
+    "429": _error("Rate limited; see Retry-After"),
+}
+ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]
+REF = "#/components/schemas/"
+
+TOKEN_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type"],
+    "properties": {
+        "type": {"enum": ["admin", "agent", "invite", "desk"]},
+        "name": {"type": "string", "maxLength": 80},
+        "label": {"type": "string", "maxLength": 80},
+        "queues": {
+            "type": "array",
+            "maxItems": 32,
+            "items": {"type": "string", "minLength": 1, "maxLength": 32},
+        },
+        "queue": {"type": "string", "maxLength": 32},
+        "languages": {
+            "type": "array",
+            "maxItems": 32,
+            "items": {"type": "string", "minLength": 1, "maxLength": 32},
+        },
+        "reason": {"type": "string", "maxLength": 500},
+        "priority": {"enum": ["normal", "urgent"]},
+        "ttl": {"type": "integer", "minimum": 60, "maximum": 366 * 24 * 3600},
+        "valid_from": {"type": "integer", "minimum": 0, "maximum": 2**40},
+    },
+}
+TOKEN_INFO = {
+    "type": "object",
+    "required": ["jti", "role", "type", "subject", "label", "queues", "issued_at", "expires_at"],
+    "properties": {
+        "jti": {"type": "string"},
+        "role": {"enum": ["admin", "agent", "patient"]},
+        "type": {"enum": ["admin", "agent", "invite", "desk"]},
+        "subject": {"type": "string"},
+        "label": {"type": "string"},
+        "queues": {"type": "array", "items": {"type": "string"}},
+        "issued_at": {"type": "integer"},
+        "expires_at": {"type": "integer"},
+        "revoked": {"type": "boolean"},
+        "token": {"type": "string", "description": "only in the answer to POST"},
+        "link": {"type": "string", "description": "the page link, token in the fragment"},
+    },
+}
+SESSION = {
+    "type": "object",
+    "required": ["session"],
+    "properties": {
+        "session": {
+            "type": "object",
+            "properties": {
+                "role": {"enum": ["patient", "agent"]},
+                "name": {"type": "string"},
+                "queue": {"type": "string"},
+                "queues": {"type": "array", "items": {"type": "string"}},
+                "languages": {"type": "array", "items": {"type": "string"}},
+                "reason": {"type": "string"},
+                "expires_at": {"type": "integer"},
+            },
+        }
+    },
+}
+ARTICLE = {
+    "type": "object",
+    "required": ["slug", "title", "summary"],
+    "properties": {
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "html": {"type": "string"},
+        "score": {"type": "number"},
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document (built fresh; it is small)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "videodesk REST API",
+            "version": __version__,
+            "description": (
+                "Admin and page API of videodesk. Admin endpoints take an admin token as "
+                "`Authorization: Bearer <token>`. Every error is JSON "
+                '`{"error": <code>, "message": <text>}`. The WebSocket protocol is in '
+                "docs/protocol.md."
+            ),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+                "TokenRequest": TOKEN_REQUEST,
+                "TokenInfo": TOKEN_INFO,
+                "Session": SESSION,
+                "Article": ARTICLE,
+            },
+        },
+        "paths": _paths(),
+    }
+
+
+def _paths() -> dict[str, Any]:
+    status = {"type": "object", "properties": {"status": {"type": "string"}}}
+    return {
+        "/healthz": {"get": {"summary": "The process is running", "responses": {
+            "200": _ok("Running", status)}}},
+        "/readyz": {"get": {"summary": "The process can serve (Redis answers, not draining)",
+                            "responses": {"200": _ok("Ready", status),
+                                          "503": _error("Not ready (Redis, draining)")}}},
+        "/api/v1/session": {
+            "post": {
+                "summary": "Exchange a patient or agent token for a session cookie",
+                "requestBody": {"required": True, "content": {JSON: {"schema": {
+                    "type": "object", "additionalProperties": False, "required": ["token"],
+                    "properties": {"token": {"type": "string", "maxLength": 4096}}}}}},
+                "responses": {"201": _ok("Session created (Set-Cookie vd_session)",
+                                         {"$ref": REF + "Session"}), **ERRORS},
+            },
+            "get": {"summary": "The current session", "responses": {
+                "200": _ok("The session", {"$ref": REF + "Session"}), **ERRORS}},
+            "delete": {"summary": "End the session", "responses": {
+                "200": _ok("Ended", {"type": "object"}), **ERRORS}},
+        },
+        "/api/v1/tokens": {
+            "post": {
+                "summary": "Issue an agent token, a patient invite, a desk link or an admin token",
+                "security": ADMIN,
+                "requestBody": {"required": True, "content": {JSON: {"schema": {
+                    "$ref": REF + "TokenRequest"}}}},
+                "responses": {"201": _ok("Issued", {"$ref": REF + "TokenInfo"}), **ERRORS},
+            },
+            "get": {
+                "summary": "Every unexpired token issued (without the tokens themselves)",
+                "security": ADMIN,
+                "responses": {"200": _ok("Tokens", {"type": "object", "required": ["tokens"],
+                    "properties": {"tokens": {"type": "array",
+                                              "items": {"$ref": REF + "TokenInfo"}}}}), **ERRORS},
+            },
+        },
+        "/api/v1/tokens/{jti}": {
+            "delete": {
+                "summary": "Revoke a token; its live sockets close at once",
+                "security": ADMIN,
+                "parameters": [{"name": "jti", "in": "path", "required": True,
+                                "schema": {"type": "string", "maxLength": 64}}],
+                "responses": {"200": _ok("Revoked", {"type": "object", "properties": {
+                    "jti": {"type": "string"}, "revoked": {"type": "boolean"},
+                    "known": {"type": "boolean"}}}), **ERRORS},
+            }
+        },
+        "/api/v1/dashboard": {"get": {"summary": "Live view per queue and per agent",
+                                      "security": ADMIN, "responses": {
+            "200": _ok("The dashboard", {"type": "object", "required": ["queues", "agents"]}),
+            **ERRORS}}},
+        "/api/v1/dashboard/history": {"get": {
+            "summary": "Waiting counts per minute and the distribution of waits",
+            "security": ADMIN,
+            "parameters": [{"name": "hours", "in": "query", "required": False,
+                            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 48}}],
+            "responses": {"200": _ok("History", {"type": "object",
+                                                 "required": ["waiting", "waits"]}), **ERRORS}}},
+        "/api/v1/reports/{kind}": {"get": {
+            "summary": "Sessions (one row per visit) or events for a date range",
+            "security": ADMIN,
+            "parameters": [
+                {"name": "kind", "in": "path", "required": True,
+                 "schema": {"enum": ["sessions", "events"]}},
+                {"name": "from", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "date"}},
+                {"name": "format", "in": "query", "required": False,
+                 "schema": {"enum": ["json", "csv"]}},
+            ],
+            "responses": {
+                "200": {"description": "The report", "content": {
+                    JSON: {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}}}},
+                **ERRORS,
+            }}},
+        "/api/v1/help/articles": {"get": {"summary": "Self-help articles", "responses": {
+            "200": _ok("Articles", {"type": "object", "required": ["articles"], "properties": {
+                "articles": {"type": "array", "items": {"$ref": REF + "Article"}}}})}}},
+        "/api/v1/help/articles/{slug}": {"get": {
+            "summary": "One article, rendered to safe HTML",
+            "parameters": [{"name": "slug", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 80}}],
+            "responses": {"200": _ok("The article", {"$ref": REF + "Article"}),
+                          "404": _error("No such article")}}},
+        "/api/v1/help/search": {"post": {
+            "summary": "Search the articles (BM25); the query is in the body, never the URL",
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "additionalProperties": False, "required": ["q"],
+                "properties": {"q": {"type": "string", "maxLength": 500}}}}}},
+            "responses": {"200": _ok("Matching articles", {"type": "object", "properties": {
+                "articles": {"type": "array", "items": {"$ref": REF + "Article"}}}}),
+                "400": ERRORS["400"], "429": ERRORS["429"]}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)",
+                             "responses": {"200": {"description": "Metrics", "content": {
+                                 "text/plain": {"schema": {"type": "string"}}}}}}},
+    }  # fmt: skip
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/v1/openapi.json", openapi)

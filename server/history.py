@@ -1,0 +1,60 @@
+"""The last hours of each queue, for the supervisor's charts: waiting count over time (a
+sample a minute) and the distribution of waits (from the events stream)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server.keys import Keys
+from server.reports import events_between
+
+SAMPLES_MAXLEN = 3000  # two days of minutes
+WAIT_BUCKETS_S = (30, 60, 120, 300, 600, 900, 1800)
+
+
+async def record_sample(redis: Redis, keys: Keys, queues: list[str], now_ms: int) -> bool:
+    """Record this minute's waiting counts, once for the whole desk (whoever is first)."""
+    minute = now_ms // 60_000
+    if not await redis.set(keys.sample_lock(minute), "1", nx=True, ex=180):
+        return False
+    async with redis.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.zcard(keys.queue(queue))
+        counts = await pipe.execute()
+    fields: dict[Any, Any] = {"at": minute * 60_000}
+    fields.update({f"q:{queue}": count for queue, count in zip(queues, counts, strict=True)})
+    await redis.xadd(keys.samples, fields, maxlen=SAMPLES_MAXLEN, approximate=True)
+    return True
+
+
+async def history(redis: Redis, keys: Keys, queues: list[str], hours: float) -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    skew = int(await redis.get(keys.clock_skew) or 0)
+    until = now + skew
+    since = until - int(hours * 3600 * 1000)
+    entries: list[tuple[str, dict[str, str]]] = await redis.xrevrange(  # type: ignore[assignment]
+        keys.samples, count=int(hours * 60) + 5
+    )
+    series: dict[str, list[list[int]]] = {q: [] for q in queues}
+    for _, fields in reversed(entries):
+        at = int(fields.get("at", 0))
+        if not since <= at <= until:
+            continue
+        for queue in queues:
+            if f"q:{queue}" in fields:
+                series[queue].append([at, int(fields[f"q:{queue}"])])
+    waits: dict[str, list[int]] = {q: [0] * (len(WAIT_BUCKETS_S) + 1) for q in queues}
+    for event in await events_between(redis, keys, since, until + 1):
+        if event["type"] == "accepted" and event.get("queue") in waits:
+            seconds = int(event.get("wait_ms", 0)) / 1000
+            index = next((i for i, b in enumerate(WAIT_BUCKETS_S) if seconds <= b), -1)
+            waits[event["queue"]][index] += 1
+    return {
+        "since": since,
+        "waiting": series,
+        "wait_buckets_s": list(WAIT_BUCKETS_S),
+        "waits": waits,
+    }

@@ -1,0 +1,175 @@
+// Issuing and revoking links through the admin REST API (bearer token; nothing of
+// it is kept by the browser beyond this tab's session storage).
+
+import { ApiError, requestJson } from "../lib/api.js";
+import { byId, fillSelect, make, setText, show } from "../lib/dom.js";
+
+const KINDS = { admin: "Admin", agent: "Agent", invite: "Invitation", desk: "Desk link" };
+
+function when(seconds) {
+  return new Date(seconds * 1000).toLocaleString([], {
+    dateStyle: "short",
+    timeStyle: "short",
+  });
+}
+
+export class TokenAdmin {
+  /**
+   * @param {object} options
+   * @param {string} options.token  the admin's bearer token
+   * @param {(error: ApiError) => boolean} options.onAuthError  true when it was fatal
+   */
+  constructor({ token, onAuthError }) {
+    this.token = token;
+    this.onAuthError = onAuthError;
+    byId("agent-token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.createAgent();
+    });
+    byId("invite-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.createInvite();
+    });
+    byId("copy-link").addEventListener("click", () => this.copy());
+    byId("tokens-refresh").addEventListener("click", () => this.refresh());
+  }
+
+  api(method, url, body) {
+    return requestJson(method, url, { body, token: this.token });
+  }
+
+  /** The desk's queue names fill the forms. */
+  setQueues(names) {
+    const box = byId("agent-token-queues");
+    if (box.dataset.queues === names.join()) return;
+    box.dataset.queues = names.join();
+    box.replaceChildren(
+      ...names.map((name) => {
+        const wrap = make("div", { className: "check" });
+        const input = make("input", { attrs: { type: "checkbox", id: `agent-queue-${name}` } });
+        input.value = name;
+        input.checked = true;
+        wrap.append(input, make("label", { text: name, attrs: { for: `agent-queue-${name}` } }));
+        return wrap;
+      }),
+    );
+    const options = names.map((name) => ({ value: name, label: name }));
+    fillSelect(byId("invite-queue"), options);
+  }
+
+  async createAgent() {
+    const name = byId("agent-token-name").value.trim();
+    const queues = [...byId("agent-token-queues").querySelectorAll("input:checked")].map(
+      (input) => input.value,
+    );
+    const error = byId("agent-token-error");
+    show(error, false);
+    if (!name || !queues.length) {
+      setText(error, name ? "Choose at least one queue." : "Enter the agent's name.");
+      show(error, true);
+      return;
+    }
+    const ttl = Number(byId("agent-token-expiry").value);
+    await this.create({ type: "agent", name, queues, ttl }, error, `Agent link for ${name}`);
+  }
+
+  async createInvite() {
+    const type = byId("invite-type").value;
+    const name = byId("invite-name").value.trim();
+    const queue = byId("invite-queue").value;
+    const body = {
+      type,
+      queue,
+      reason: byId("invite-reason").value.trim(),
+      priority: byId("invite-priority").value,
+      ttl: Number(byId("invite-expiry").value),
+    };
+    if (name) body.name = name;
+    if (type === "desk") body.label = `desk link: ${queue}`;
+    const what =
+      type === "desk" ? `Desk link for ${queue}` : `Invitation for ${name || "a patient"} (${queue})`;
+    await this.create(body, byId("invite-error"), what);
+  }
+
+  async create(body, errorElement, what) {
+    show(errorElement, false);
+    try {
+      const issued = await this.api("POST", "/api/v1/tokens", body);
+      setText(byId("created-what"), what);
+      byId("created-link").value = issued.link;
+      setText(byId("copy-status"), "");
+      show(byId("created"), true);
+      byId("created-heading").focus();
+      this.refresh();
+    } catch (error) {
+      if (error instanceof ApiError && this.onAuthError(error)) return;
+      setText(errorElement, error.message);
+      show(errorElement, true);
+    }
+  }
+
+  async copy() {
+    const input = byId("created-link");
+    try {
+      await navigator.clipboard.writeText(input.value);
+      setText(byId("copy-status"), "Copied to the clipboard.");
+    } catch {
+      input.select();
+      setText(byId("copy-status"), "Selected: press Ctrl+C (or ⌘C) to copy.");
+    }
+  }
+
+  async refresh() {
+    try {
+      const { tokens } = await this.api("GET", "/api/v1/tokens");
+      this.draw(tokens);
+      setText(byId("tokens-status"), `${tokens.length} link${tokens.length === 1 ? "" : "s"}.`);
+    } catch (error) {
+      if (error instanceof ApiError && this.onAuthError(error)) return;
+      setText(byId("tokens-status"), `Could not list links: ${error.message}`);
+    }
+  }
+
+  draw(tokens) {
+    const body = byId("tokens-table").tBodies[0];
+    body.replaceChildren(
+      ...tokens.map((token) => {
+        const row = make("tr", { className: token.revoked ? "is-revoked" : "" });
+        row.dataset.jti = token.jti;
+        const label = token.label || token.subject;
+        row.append(
+          make("th", { text: label, attrs: { scope: "row" } }),
+          make("td", { text: KINDS[token.type] || token.type }),
+          make("td", { text: (token.queues || []).join(", ") }),
+          make("td", { text: when(token.issued_at) }),
+          make("td", { text: when(token.expires_at) }),
+          make("td", { text: token.revoked ? "Revoked" : "Active" }),
+        );
+        const actions = make("td");
+        if (!token.revoked) {
+          const button = make("button", {
+            className: "button button-quiet",
+            text: "Revoke",
+            attrs: { type: "button", "aria-label": `Revoke ${label}` },
+          });
+          button.addEventListener("click", () => this.revoke(token.jti, label));
+          actions.append(button);
+        }
+        row.append(actions);
+        return row;
+      }),
+    );
+  }
+
+  async revoke(jti, label) {
+    try {
+      await this.api("DELETE", `/api/v1/tokens/${encodeURIComponent(jti)}`);
+      setText(byId("tokens-status"), `Revoked ${label}: its open pages are closed now.`);
+      await this.refresh();
+      setText(byId("tokens-status"), `Revoked ${label}: its open pages are closed now.`);
+    } catch (error) {
+      if (error instanceof ApiError && this.onAuthError(error)) return;
+      setText(byId("tokens-status"), `Could not revoke: ${error.message}`);
+    }
+  }
+}

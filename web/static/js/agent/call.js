@@ -1,0 +1,303 @@
+// The agent's side of a call: video, the patient's context, chat, private notes,
+// transfer with a hand-off note, hold, end. The agent starts the call and is the
+// impolite peer: it makes the offers and restarts ICE when the connection drops or
+// the patient comes back after a reconnect.
+
+import { ChatView } from "../lib/chat.js";
+import { byId, fillSelect, setText, show, timeOfDay } from "../lib/dom.js";
+import { LocalMedia, play } from "../lib/media.js";
+import { CallPeer } from "../lib/peer.js";
+import { renderContext } from "./context.js";
+
+const QUALITY = { unknown: "checking…", good: "good", fair: "fair", poor: "poor" };
+
+export class AgentCall {
+  /**
+   * @param {object} options
+   * @param {import("../lib/protocol.js").Protocol} options.protocol
+   * @param {(id: string|null, purpose: string) => void} options.sent
+   */
+  constructor({ protocol, sent }) {
+    this.protocol = protocol;
+    this.sent = sent;
+    this.media = new LocalMedia();
+    this.peer = null;
+    this.callId = "";
+    this.patient = {};
+    this.muted = false;
+    this.cameraOff = false;
+    this.onHold = false;
+    this.peerAway = false;
+    this.socketDown = false;
+    this.starting = null;
+    this.remote = byId("remote-video");
+    this.self = byId("self-video");
+    this.chatView = new ChatView({
+      log: byId("chat-log"),
+      form: byId("chat-form"),
+      input: byId("chat-input"),
+      send: (text) => this.protocol.callChat(text) !== null,
+      who: (from) => (from === "agent" ? "You" : this.patient.name || "Patient"),
+      self: "agent",
+    });
+    byId("mute-button").addEventListener("click", () => this.setMuted(!this.muted));
+    byId("camera-button").addEventListener("click", () => this.setCameraOff(!this.cameraOff));
+    byId("hold-button").addEventListener("click", () => {
+      this.sent(this.protocol.agentHold(!this.onHold), "hold");
+    });
+    byId("end-button").addEventListener("click", () => this.sent(this.protocol.agentEnd(), "end"));
+    byId("play-button").addEventListener("click", () => this.showRemote(this.remote.srcObject));
+    byId("camera-select").addEventListener("change", (event) =>
+      this.switchDevice("video", event.target.value),
+    );
+    byId("microphone-select").addEventListener("change", (event) =>
+      this.switchDevice("audio", event.target.value),
+    );
+    byId("notes-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = byId("notes-text").value.trim();
+      if (text) this.sent(this.protocol.agentNote(text), "note");
+    });
+    byId("transfer-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.transfer();
+    });
+  }
+
+  get active() {
+    return this.peer !== null || this.starting !== null;
+  }
+
+  /** call.started (new, or the same call again after a reconnect). */
+  async start(message) {
+    const sameCall = message.call === this.callId && this.peer !== null;
+    this.patient = message.patient || { name: (message.peer && message.peer.name) || "" };
+    const name = this.patient.name || "the patient";
+    setText(byId("call-heading"), `In call with ${name}`);
+    this.remote.setAttribute("aria-label", `${name}'s video`);
+    renderContext(byId("call-context"), this.patient);
+    this.chatView.reset(message.history || []);
+    if (!message.resumed) {
+      byId("notes-text").value = "";
+      byId("transfer-note").value = "";
+      setText(byId("notes-status"), "");
+    }
+    show(byId("transfer-error"), false);
+    if (sameCall && !["closed", "failed"].includes(this.peer.pc.connectionState)) {
+      // Only the socket dropped: keep the media; restart ICE if it suffered too.
+      if (this.peer.pc.iceConnectionState !== "connected") this.peer.restartIce();
+      return;
+    }
+    this.close();
+    this.callId = message.call;
+    const starting = this.startMedia().then(() => {
+      if (this.starting !== starting) return;
+      this.starting = null;
+      this.connect(message);
+    });
+    this.starting = starting;
+    this.drawStatus("Connecting…");
+  }
+
+  async startMedia() {
+    if (!this.media.audio && !this.media.video) {
+      await this.media.start({ audio: true, video: !this.cameraOff });
+    }
+    if (this.media.audio) this.media.audio.enabled = !this.muted;
+    if (this.media.video) play(this.self, this.media.stream);
+    this.drawControls();
+    this.listDevices();
+  }
+
+  connect(message) {
+    this.peer = new CallPeer({
+      ice: message.ice,
+      polite: message.polite,
+      initiator: message.initiator,
+      tracks: { audio: this.media.audio, video: this.media.video },
+      signal: (kind, payload) => {
+        if (kind === "description") this.protocol.callSdp(payload);
+        else this.protocol.callIce(payload);
+      },
+      onRemoteStream: (stream) => this.showRemote(stream),
+      onState: (state) => this.connectionState(state),
+      onQuality: ({ level }) => {
+        const quality = byId("call-quality");
+        setText(quality, QUALITY[level]);
+        quality.dataset.quality = level;
+      },
+    });
+    this.hold(this.onHold);
+  }
+
+  async listDevices() {
+    const devices = await LocalMedia.devices();
+    const none = [{ value: "", label: "None" }];
+    fillSelect(
+      byId("camera-select"),
+      devices.videoinput.length ? devices.videoinput : none,
+      this.media.deviceIds.video,
+    );
+    fillSelect(
+      byId("microphone-select"),
+      devices.audioinput.length ? devices.audioinput : none,
+      this.media.deviceIds.audio,
+    );
+  }
+
+  async showRemote(stream) {
+    const playing = await play(this.remote, stream);
+    show(byId("play-button"), !playing);
+  }
+
+  description(description) {
+    if (this.peer) this.peer.handleDescription(description);
+  }
+
+  candidate(candidate) {
+    if (this.peer) this.peer.handleCandidate(candidate);
+  }
+
+  chat(message) {
+    this.chatView.add(message);
+  }
+
+  connectionState(state) {
+    if (["connected", "reconnecting", "failed"].includes(state)) this.protocol.callMedia(state);
+    this.drawStatus();
+  }
+
+  drawStatus(text) {
+    const state = this.peer ? this.peer.state : "connecting";
+    let status = text || "";
+    if (!text) {
+      if (this.socketDown) status = "Reconnecting to the desk…";
+      else if (this.peerAway) status = "The patient's connection dropped. Reconnecting…";
+      else if (state === "reconnecting" || state === "failed") status = "Reconnecting…";
+      else if (state === "connecting") status = "Connecting…";
+    }
+    setText(byId("call-status"), status);
+    show(byId("call-status"), Boolean(status));
+  }
+
+  /** call.peer: the patient's socket dropped, or is back (then renegotiate). */
+  peerStatus(status) {
+    this.peerAway = status === "reconnecting";
+    if (status === "connected" && this.peer) this.peer.restartIce();
+    this.drawStatus();
+  }
+
+  peerMedia(state) {
+    if (state === "connected") this.peerAway = false;
+    this.drawStatus();
+  }
+
+  socketStatus(down) {
+    this.socketDown = down;
+    if (this.active) this.drawStatus();
+  }
+
+  /** call.hold: the patient waits in the waiting room; nothing of the agent is sent. */
+  hold(on) {
+    this.onHold = on;
+    show(byId("call-hold"), on);
+    const button = byId("hold-button");
+    setText(button, on ? "Resume call" : "Hold");
+    button.setAttribute("aria-pressed", String(on));
+    if (this.media.audio) this.media.audio.enabled = !on && !this.muted;
+    if (this.media.video) this.media.video.enabled = !on;
+  }
+
+  setMuted(muted) {
+    this.muted = muted;
+    if (this.media.audio) this.media.audio.enabled = !muted && !this.onHold;
+    this.drawControls();
+  }
+
+  async setCameraOff(off) {
+    this.cameraOff = off;
+    if (off) {
+      this.media.stopKind("video");
+      this.self.srcObject = null;
+      if (this.peer) await this.peer.setTrack("video", null);
+    } else {
+      const track = await this.media.switchDevice("video", this.media.deviceIds.video);
+      if (track && this.peer) await this.peer.setTrack("video", track);
+      if (track) play(this.self, this.media.stream);
+    }
+    this.drawControls();
+  }
+
+  async switchDevice(kind, deviceId) {
+    if (!deviceId || (kind === "video" && this.cameraOff)) return;
+    const track = await this.media.switchDevice(kind, deviceId);
+    if (!track) return;
+    if (kind === "audio") track.enabled = !this.muted && !this.onHold;
+    if (this.peer) await this.peer.setTrack(kind, track);
+    if (kind === "video") play(this.self, this.media.stream);
+  }
+
+  drawControls() {
+    const mute = byId("mute-button");
+    setText(mute, this.muted ? "Unmute" : "Mute");
+    mute.setAttribute("aria-pressed", String(this.muted));
+    mute.disabled = this.media.audio === null;
+    const camera = byId("camera-button");
+    setText(camera, this.cameraOff ? "Camera on" : "Camera off");
+    camera.setAttribute("aria-pressed", String(this.cameraOff));
+  }
+
+  /** The queues this agent may transfer to (from agent.state). */
+  setQueues(queues) {
+    fillSelect(
+      byId("transfer-queue"),
+      queues.map((name) => ({ value: name, label: name })),
+    );
+  }
+
+  transfer() {
+    const target = byId("transfer-form").querySelector("input[name=target]:checked").value;
+    const note = byId("transfer-note").value.trim() || undefined;
+    show(byId("transfer-error"), false);
+    if (target === "agent") {
+      const agent = byId("transfer-agent").value.trim();
+      if (!agent) {
+        this.transferFailed("Enter the id of the agent to transfer to.");
+        byId("transfer-agent").focus();
+        return;
+      }
+      this.sent(this.protocol.agentTransfer({ agent, note }), "transfer");
+    } else {
+      this.sent(this.protocol.agentTransfer({ queue: byId("transfer-queue").value, note }), "transfer");
+    }
+  }
+
+  transferFailed(message) {
+    const error = byId("transfer-error");
+    setText(error, message);
+    show(error, true);
+  }
+
+  /** agent.note_saved */
+  noteSaved() {
+    setText(byId("notes-status"), `Saved at ${timeOfDay(Date.now())}`);
+  }
+
+  close() {
+    this.starting = null;
+    if (this.peer) this.peer.close();
+    this.peer = null;
+    this.peerAway = false;
+    this.remote.srcObject = null;
+    this.self.srcObject = null;
+    show(byId("play-button"), false);
+  }
+
+  /** call.ended: hang up, camera off. */
+  end() {
+    this.close();
+    this.callId = "";
+    this.media.stop();
+    this.hold(false);
+  }
+}

@@ -1,0 +1,245 @@
+// The agent console: status, offers, the call, wrap-up, the queues served.
+//
+// This module owns the session and the socket and is the one place where each
+// message from the desk is handled (the `handlers` table mirrors the server →
+// client half of docs/protocol.md for agents).
+
+import { ApiError } from "../lib/api.js";
+import { Chime } from "../lib/chime.js";
+import { byId, setText, show } from "../lib/dom.js";
+import { Protocol } from "../lib/protocol.js";
+import { openSession, takeFragmentToken } from "../lib/session.js";
+import { DeskSocket } from "../lib/socket.js";
+import { AgentCall } from "./call.js";
+import { OfferPanel } from "./offer.js";
+import { renderQueues } from "./queues.js";
+import { StatusPanel } from "./status.js";
+import { WrapupForm } from "./wrapup.js";
+
+const linkToken = takeFragmentToken();
+
+const page = { session: null, state: "offline", replies: new Map(), fatal: false };
+const chime = new Chime();
+const socket = new DeskSocket({
+  onMessage: (message) => receive(message),
+  onStatus: (status, detail) => connectionStatus(status, detail),
+});
+const protocol = new Protocol(socket);
+
+function sent(id, purpose) {
+  if (id === null) {
+    problem(purpose, "Not connected to the desk. Reconnecting…");
+    return;
+  }
+  page.replies.set(id, purpose);
+}
+
+const status = new StatusPanel({ protocol, sent, onGesture: () => userGesture() });
+const offer = new OfferPanel({ protocol, sent, chime });
+const call = new AgentCall({ protocol, sent });
+const wrapup = new WrapupForm({ protocol, sent });
+
+// Diagnostics for support staff (and the browser tests): the call's peer connection.
+globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.peer.pc : null) });
+
+// -- messages from the desk -------------------------------------------------------
+
+const handlers = {
+  welcome(message) {
+    page.session = message.session;
+    setText(byId("agent-name"), message.session.name || "");
+    call.setQueues(message.session.queues || []);
+  },
+  error(message) {
+    deskError(message);
+  },
+  pong() {},
+  "agent.state"(message) {
+    agentState(message);
+  },
+  "agent.offer"(message) {
+    offer.show(message);
+  },
+  "agent.offer_cancelled"(message) {
+    offer.close(
+      message.reason === "patient_left"
+        ? "The patient left the queue before you answered."
+        : "The offer expired, so your status is now away. The patient keeps their place.",
+    );
+  },
+  "agent.queues"(message) {
+    renderQueues(message.queues || []);
+  },
+  "agent.note_saved"() {
+    call.noteSaved();
+  },
+  "staff.sent"() {},
+  "call.started"(message) {
+    offer.close();
+    call.start(message);
+    layout();
+  },
+  "call.sdp"(message) {
+    call.description(message.description);
+  },
+  "call.ice"(message) {
+    call.candidate(message.candidate);
+  },
+  "call.chat"(message) {
+    call.chat(message);
+  },
+  "call.peer"(message) {
+    call.peerStatus(message.status);
+  },
+  "call.peer_media"(message) {
+    call.peerMedia(message.state);
+  },
+  "call.hold"(message) {
+    call.hold(Boolean(message.on));
+  },
+  "call.ended"() {
+    call.end();
+    layout();
+  },
+};
+
+function receive(message) {
+  const handler = Object.hasOwn(handlers, message.type) ? handlers[message.type] : null;
+  if (handler) handler(message);
+}
+
+function agentState(message) {
+  const previous = page.state;
+  page.state = message.state;
+  status.update(message);
+  wrapup.setCodes(message.outcome_codes || []);
+  if (message.queues && message.queues.length) call.setQueues(message.queues);
+  if (message.state !== "offered" && offer.open) offer.close();
+  if (message.state === "wrap_up" && previous !== "wrap_up") wrapup.open();
+  layout();
+  if (message.state === "wrap_up" && previous !== "wrap_up") byId("wrapup-outcome").focus();
+}
+
+/** Which panels show: the call while one is on, wrap-up after it. */
+function layout() {
+  const inCall = page.state === "in_call" || call.active;
+  show(byId("call-panel"), inCall);
+  show(byId("call-side"), inCall);
+  byId("console").classList.toggle("in-call", inCall);
+  show(byId("wrapup-panel"), page.state === "wrap_up" && !inCall);
+}
+
+function userGesture() {
+  chime.unlock();
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().then(drawNotifications);
+  }
+}
+
+function drawNotifications() {
+  const supported = "Notification" in window;
+  const permission = supported ? Notification.permission : "unsupported";
+  const text = {
+    granted: "Desktop notifications are on: offers show even when this tab is in the background.",
+    denied: "Desktop notifications are blocked in this browser; offers still chime.",
+    default: "Turn on desktop notifications to see offers when this tab is in the background.",
+    unsupported: "This browser cannot show desktop notifications; offers still chime.",
+  }[permission];
+  setText(byId("notify-state"), text);
+  show(byId("notify-enable"), permission === "default");
+}
+
+// -- errors -----------------------------------------------------------------------
+
+function deskError(message) {
+  const purpose = message.ref ? page.replies.get(message.ref) : undefined;
+  if (message.ref) page.replies.delete(message.ref);
+  if (["token_revoked", "token_expired", "unauthorized"].includes(message.code)) {
+    fatal(message.message || "Your session has ended.");
+    return;
+  }
+  problem(purpose, message.message || "Something went wrong.");
+}
+
+function problem(purpose, text) {
+  if (purpose === "status") status.failed(text);
+  else if (purpose === "transfer") call.transferFailed(text);
+  else if (purpose === "wrapup") wrapup.failed(text);
+  else if (purpose === "accept" || purpose === "decline") offer.close(text);
+  else banner(text, { passing: true });
+}
+
+const BANNER_SHOWN_MS = 8000;
+let bannerTimer = null;
+
+/** The connection's state (until it changes), or a passing problem (a few seconds). */
+function banner(text, { passing = false } = {}) {
+  const element = byId("connection-banner");
+  clearTimeout(bannerTimer);
+  setText(element, text || "");
+  show(element, Boolean(text));
+  if (passing && text) bannerTimer = setTimeout(() => banner(""), BANNER_SHOWN_MS);
+}
+
+function connectionStatus(state, detail) {
+  if (state === "open") {
+    banner("");
+    call.socketStatus(false);
+  } else if (state === "reconnecting" || state === "offline") {
+    banner(
+      navigator.onLine === false
+        ? "This computer seems to be offline. Reconnecting when the network is back…"
+        : "Connection to the desk lost. Reconnecting…",
+    );
+    call.socketStatus(true);
+  } else if (state === "closed") {
+    banner("");
+    if (!page.fatal) {
+      const idle = detail && detail.code === 1008 && !detail.error;
+      fatal(
+        idle
+          ? "Your session ended after a long time without activity. Open your agent link again."
+          : "Your session has ended. Open your agent link again.",
+      );
+    }
+  }
+}
+
+function fatal(text) {
+  page.fatal = true;
+  socket.stop();
+  call.end();
+  offer.close();
+  show(byId("console"), false);
+  const error = byId("fatal-error");
+  setText(error, text);
+  show(error, true);
+}
+
+// -- start ------------------------------------------------------------------------
+
+async function start() {
+  byId("notify-enable").addEventListener("click", () => userGesture());
+  drawNotifications();
+  try {
+    page.session = await openSession(linkToken);
+  } catch (error) {
+    let text = "Open the agent link you were given to sign in.";
+    if (error instanceof ApiError && error.status === 0) {
+      text = "The desk could not be reached. Check the network and reload the page.";
+    } else if (error instanceof ApiError && linkToken) {
+      text = `This link does not work: ${error.message}`;
+    }
+    fatal(text);
+    return;
+  }
+  if (page.session.role !== "agent") {
+    fatal("This is not an agent link.");
+    return;
+  }
+  setText(byId("agent-name"), page.session.name || "");
+  show(byId("console"), true);
+  socket.start();
+}
+
+start();

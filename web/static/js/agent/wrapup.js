@@ -1,0 +1,49 @@
+// Wrap-up after a call: an outcome code (the desk's list, from agent.state), a
+// note, and what next (available or away).
+
+import { byId, fillSelect, setText, show } from "../lib/dom.js";
+
+export function outcomeLabel(code) {
+  const words = code.replaceAll("_", " ").replaceAll("-", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export class WrapupForm {
+  /**
+   * @param {object} options
+   * @param {import("../lib/protocol.js").Protocol} options.protocol
+   * @param {(id: string|null, purpose: string) => void} options.sent
+   */
+  constructor({ protocol, sent }) {
+    this.form = byId("wrapup-form");
+    this.codes = [];
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      show(byId("wrapup-error"), false);
+      const outcome = byId("wrapup-outcome").value;
+      const next = this.form.querySelector("input[name=next]:checked").value;
+      const note = byId("wrapup-note").value.trim() || undefined;
+      sent(protocol.agentWrapup({ outcome, note, next }), "wrapup");
+    });
+  }
+
+  setCodes(codes) {
+    if (codes.join() === this.codes.join()) return;
+    this.codes = codes;
+    fillSelect(
+      byId("wrapup-outcome"),
+      codes.map((code) => ({ value: code, label: outcomeLabel(code) })),
+    );
+  }
+
+  open() {
+    byId("wrapup-note").value = "";
+    show(byId("wrapup-error"), false);
+  }
+
+  failed(message) {
+    const error = byId("wrapup-error");
+    setText(error, message);
+    show(error, true);
+  }
+}

@@ -1,0 +1,99 @@
+// Patient-facing text: message catalogues in /static/i18n/<lang>.json, picked from
+// navigator.languages, switchable on the page. The template is rendered in English;
+// elements marked data-i18n="key" (text) or data-i18n-label="key" (aria-label) are
+// re-filled when the language changes. Dynamic text goes through t().
+
+export const LANGUAGES = ["en", "es"];
+const STORAGE_KEY = "vd.language";
+
+let messages = {};
+let current = "en";
+const listeners = [];
+// Elements whose text was set from code: [key, params], redrawn on a language change.
+const rendered = new Map();
+
+/** The reader's language: their earlier choice on this tab, else the browser's list. */
+export function preferredLanguage() {
+  const saved = sessionStorage.getItem(STORAGE_KEY);
+  if (saved && LANGUAGES.includes(saved)) return saved;
+  for (const tag of navigator.languages || [navigator.language || "en"]) {
+    const base = String(tag).toLowerCase().split("-")[0];
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return "en";
+}
+
+export function language() {
+  return current;
+}
+
+/** Load a catalogue and re-translate the page (sets <html lang>). */
+export async function setLanguage(lang, { remember = false } = {}) {
+  if (!LANGUAGES.includes(lang)) lang = "en";
+  const response = await fetch(`/static/i18n/${lang}.json`, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`catalogue ${lang}: ${response.status}`);
+  messages = await response.json();
+  current = lang;
+  if (remember) sessionStorage.setItem(STORAGE_KEY, lang);
+  document.documentElement.lang = lang;
+  translate(document);
+  for (const [element, [key, params]] of rendered) element.textContent = t(key, params);
+  document.title = `${t("page.title")} · videodesk`;
+  for (const listener of listeners) listener(lang);
+}
+
+/** A message with {placeholders} filled in (values are text, shown with textContent). */
+export function t(key, params = {}) {
+  const template = Object.hasOwn(messages, key) ? messages[key] : key;
+  return template.replace(/\{(\w+)\}/g, (whole, name) =>
+    Object.hasOwn(params, name) ? String(params[name]) : whole,
+  );
+}
+
+/**
+ * Show a catalogue message in an element (textContent), kept in the reader's language
+ * when it changes; key null empties the element. The DOM is touched only when the text
+ * changes, so a live region announces changes, not repeats.
+ */
+export function render(element, key, params = {}) {
+  delete element.dataset.i18n;
+  if (key === null) {
+    rendered.delete(element);
+    if (element.textContent !== "") element.textContent = "";
+    return;
+  }
+  rendered.set(element, [key, params]);
+  const text = t(key, params);
+  if (element.textContent !== text) element.textContent = text;
+}
+
+export function has(key) {
+  return Object.hasOwn(messages, key);
+}
+
+export function translate(root) {
+  for (const element of root.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  for (const element of root.querySelectorAll("[data-i18n-label]")) {
+    element.setAttribute("aria-label", t(element.dataset.i18nLabel));
+  }
+}
+
+/** Called after every language change (to redraw text set from code). */
+export function onLanguageChange(listener) {
+  listeners.push(listener);
+}
+
+/** Wire a <select> as the page's language switch. */
+export function bindSwitch(select) {
+  select.value = current;
+  select.addEventListener("change", () => {
+    setLanguage(select.value, { remember: true }).catch(() => {
+      select.value = current;
+    });
+  });
+  onLanguageChange((lang) => {
+    select.value = lang;
+  });
+}

@@ -1,0 +1,293 @@
+// The patient page: link → lobby → waiting room → call → survey.
+//
+// This module owns the session and the socket, and is the one place where each
+// message from the desk is handled (the `handlers` table below mirrors the
+// server → client half of docs/protocol.md); the views do the rest.
+
+import { ApiError } from "../lib/api.js";
+import { byId, show, Views } from "../lib/dom.js";
+import * as i18n from "../lib/i18n.js";
+import { LocalMedia } from "../lib/media.js";
+import { Chime } from "../lib/chime.js";
+import { Protocol } from "../lib/protocol.js";
+import { openSession, takeFragmentToken } from "../lib/session.js";
+import { DeskSocket } from "../lib/socket.js";
+import { PatientCall } from "./call.js";
+import { Lobby } from "./lobby.js";
+import { Survey } from "./survey.js";
+import { WaitingRoom } from "./waiting.js";
+
+// Take the token out of the address bar before anything else happens.
+const linkToken = takeFragmentToken();
+
+const page = {
+  session: null,
+  ice: null,
+  details: null, // what the patient joined with (to join again after the call)
+  queueState: null,
+  replies: new Map(), // message id → what it was for (errors come back with `ref`)
+  fatal: false,
+};
+
+const views = new Views({ quiet: ["link"] });
+const chime = new Chime();
+const media = new LocalMedia();
+const socket = new DeskSocket({
+  onMessage: (message) => receive(message),
+  onStatus: (status, detail) => connectionStatus(status, detail),
+});
+const protocol = new Protocol(socket);
+
+function sent(id, purpose) {
+  if (id === null) {
+    showProblem(purpose, "connection.reconnecting");
+    return;
+  }
+  page.replies.set(id, purpose);
+}
+
+const lobby = new Lobby({
+  protocol,
+  media,
+  ice: () => page.ice,
+  onJoin: (details) => join(details),
+});
+const waiting = new WaitingRoom({ protocol, sent, unlockSound: () => chime.unlock() });
+const call = new PatientCall({ protocol, media });
+const survey = new Survey({ protocol, sent, onRejoin: () => rejoin() });
+
+views.onChange((name, previous) => {
+  if (previous === "lobby") lobby.leave();
+  if (name === "lobby") lobby.enter();
+  if (name === "survey") survey.show();
+});
+
+// Diagnostics for support staff (and the browser tests): the call's peer connection.
+globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.peer.pc : null) });
+
+// -- messages from the desk -------------------------------------------------------
+
+const handlers = {
+  welcome(message) {
+    page.session = message.session;
+    page.ice = message.ice;
+    lobby.setSession(message.session);
+  },
+  error(message) {
+    deskError(message);
+  },
+  pong() {},
+  "queue.state"(message) {
+    queueState(message);
+  },
+  "queue.joined"() {},
+  "queue.notice"(message) {
+    waiting.notice(message);
+  },
+  "survey.thanks"() {
+    survey.thanked();
+  },
+  "lobby.test_answer"(message) {
+    lobby.testAnswer(message.description);
+  },
+  "call.started"(message) {
+    if (message.kind === "callback" && !message.resumed) ringForCallback();
+    waiting.markTransferred(false);
+    call.start(message);
+    views.show(message.on_hold ? "waiting" : "call");
+  },
+  "call.sdp"(message) {
+    call.description(message.description);
+  },
+  "call.ice"(message) {
+    call.candidate(message.candidate);
+  },
+  "call.chat"(message) {
+    call.chat(message);
+  },
+  "call.peer"(message) {
+    call.peerStatus(message.status);
+  },
+  "call.peer_media"(message) {
+    call.peerMedia(message.state);
+  },
+  "call.hold"(message) {
+    call.hold(Boolean(message.on));
+  },
+  "call.ended"(message) {
+    call.end();
+    if (message.reason === "transferred") waiting.markTransferred();
+  },
+};
+
+function receive(message) {
+  const handler = Object.hasOwn(handlers, message.type) ? handlers[message.type] : null;
+  if (handler) handler(message);
+}
+
+/** Where the patient stands decides the view. */
+function queueState(state) {
+  page.queueState = state;
+  switch (state.state) {
+    case "waiting":
+    case "offered":
+    case "callback_pending":
+    case "on_hold":
+      waiting.update(state);
+      views.show("waiting");
+      break;
+    case "in_call":
+      views.show("call");
+      break;
+    case "done":
+      if (call.active) call.end();
+      views.show("survey");
+      break;
+    case "left":
+    case "abandoned":
+      if (call.active) call.end();
+      lobby.note(state.state === "left" ? "lobby.left" : "lobby.abandoned");
+      views.show("lobby");
+      break;
+    default: // "": not in the queue yet
+      lobby.note(null);
+      views.show("lobby");
+  }
+}
+
+function join(details) {
+  page.details = details;
+  chime.unlock();
+  sent(protocol.queueJoin(details), "join");
+}
+
+function rejoin() {
+  if (page.details) {
+    sent(protocol.queueJoin(page.details), "join");
+  } else {
+    lobby.note(null);
+    views.show("lobby");
+  }
+}
+
+function ringForCallback() {
+  chime.ring();
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification(i18n.t("waiting.callback.ringing"));
+  }
+}
+
+// -- errors -----------------------------------------------------------------------
+
+function errorKey(code) {
+  return i18n.has(`error.${code}`) ? `error.${code}` : "error.generic";
+}
+
+function deskError(message) {
+  const purpose = message.ref ? page.replies.get(message.ref) : undefined;
+  if (message.ref) page.replies.delete(message.ref);
+  const code = String(message.code || "");
+  if (["token_revoked", "token_expired", "unauthorized", "no_session"].includes(code)) {
+    linkFailed(errorKey(code));
+    return;
+  }
+  if (lobby.isAboutTest(message.ref)) {
+    lobby.testFailed(code);
+    return;
+  }
+  if (purpose) showProblem(purpose, errorKey(code));
+}
+
+function showProblem(purpose, key) {
+  if (purpose === "join") lobby.joinFailed(key);
+  else if (purpose === "callback") waiting.callbackFailed(key);
+  else banner(key, { passing: true });
+}
+
+const BANNER_SHOWN_MS = 8000;
+let bannerTimer = null;
+
+/** A line under the header: the connection's state (until it changes), or a
+ * passing problem (for a few seconds). */
+function banner(key, { passing = false } = {}) {
+  const element = byId("connection-banner");
+  clearTimeout(bannerTimer);
+  i18n.render(element, key);
+  show(element, key !== null);
+  if (passing && key !== null) bannerTimer = setTimeout(() => banner(null), BANNER_SHOWN_MS);
+}
+
+function connectionStatus(status, detail) {
+  if (status === "open") {
+    banner(null);
+    call.socketStatus(false);
+  } else if (status === "reconnecting" || status === "offline") {
+    banner(navigator.onLine === false ? "connection.offline" : "connection.reconnecting");
+    call.socketStatus(true);
+  } else if (status === "closed") {
+    call.end();
+    banner(null);
+    if (!page.fatal) linkFailed(errorKey(detail && detail.error ? detail.error : "no_session"));
+  }
+}
+
+function linkFailed(key) {
+  page.fatal = true;
+  socket.stop();
+  call.end();
+  views.show("link");
+  show(byId("link-status"), false);
+  const error = byId("link-error");
+  i18n.render(error, key);
+  show(error, true);
+}
+
+function sessionError(error) {
+  let key = "error.generic";
+  if (error instanceof ApiError) {
+    if (error.status === 0) key = "error.network";
+    else if (error.status === 429) key = "error.rate_limited";
+    else if (error.status === 403) key = "error.admin_link";
+    else if (error.status === 401 && !linkToken) key = "error.no_link";
+    else key = errorKey(error.code);
+  }
+  linkFailed(key);
+  show(byId("link-retry"), key === "error.network" || key === "error.rate_limited");
+}
+
+// -- start ------------------------------------------------------------------------
+
+async function start() {
+  page.fatal = false;
+  show(byId("link-retry"), false);
+  show(byId("link-error"), false);
+  show(byId("link-status"), true);
+  try {
+    page.session = await openSession(linkToken);
+  } catch (error) {
+    sessionError(error);
+    return;
+  }
+  if (page.session.role !== "patient") {
+    // An agent's session (this browser also has the agent console open, or an agent
+    // link was opened here): this page must not act as the agent.
+    linkFailed(linkToken ? "error.agent_link" : "error.no_link");
+    return;
+  }
+  lobby.setSession(page.session);
+  socket.start();
+}
+
+async function boot() {
+  views.show("link", { focus: false });
+  try {
+    await i18n.setLanguage(i18n.preferredLanguage());
+  } catch {
+    // The page is rendered in English already.
+  }
+  i18n.bindSwitch(byId("language-switch"));
+  byId("link-retry").addEventListener("click", () => start());
+  await start();
+}
+
+boot();
