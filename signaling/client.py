@@ -137,7 +137,7 @@ class Bot:
                     body = await response.json()
                     if response.status != 201:
                         raise ClientError(body.get("error", "error"), body.get("message", ""))
-        ws_url = self.base_url.replace("http", "ws", 1) + "/ws"
+        ws_url = self.base_url.replace("http", "ws", 1) + f"/ws?as={self.role}"
         self._ws = await self._http.ws_connect(
             ws_url, headers={"Origin": self.origin}, heartbeat=20, max_msg_size=0
         )

@@ -236,3 +236,29 @@ async def test_candidates_are_capped_per_call(
         codes.extend(e["code"] for e in errors)
     assert "too_many_candidates" in codes
     await still_healthy(patient, agent)
+
+
+async def test_one_browser_can_hold_an_agent_a_patient_and_an_admin(
+    live_desk: LiveDesk,
+) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        for token in (live_desk.agent_token(), live_desk.invite()):
+            async with http.post(f"{live_desk.url}/api/v1/session", json={"token": token}) as r:
+                assert r.status == 201
+        assert {c.key for c in jar} == {"vd_agent", "vd_patient"}
+        for role in ("agent", "patient"):
+            async with http.get(f"{live_desk.url}/api/v1/session?as={role}") as r:
+                assert (await r.json())["session"]["role"] == role
+            ws = await http.ws_connect(
+                live_desk.url.replace("http", "ws") + f"/ws?as={role}",
+                headers={"Origin": live_desk.url},
+            )
+            assert (await next_of(ws, "welcome"))["role"] == role
+            await ws.close()
+        ws = await http.ws_connect(
+            live_desk.url.replace("http", "ws") + "/ws?as=admin", headers={"Origin": live_desk.url}
+        )
+        await ws.send_json({"type": "auth", "token": live_desk.token("admin"), "role": "admin"})
+        assert (await next_of(ws, "welcome"))["role"] == "admin"
+        await ws.close()

@@ -34,6 +34,13 @@ ERRORS = {
 }
 ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]
 REF = "#/components/schemas/"
+AS_ROLE = {
+    "name": "as",
+    "in": "query",
+    "required": False,
+    "description": "which role's session cookie (patient first when absent)",
+    "schema": {"enum": ["patient", "agent"]},
+}
 
 TOKEN_REQUEST = {
     "type": "object",
@@ -154,12 +161,12 @@ def _paths() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {JSON: {"schema": {
                     "type": "object", "additionalProperties": False, "required": ["token"],
                     "properties": {"token": {"type": "string", "maxLength": 4096}}}}}},
-                "responses": {"201": _ok("Session created (Set-Cookie vd_session)",
+                "responses": {"201": _ok("Session created (Set-Cookie vd_patient or vd_agent)",
                                          {"$ref": REF + "Session"}), **ERRORS},
             },
-            "get": {"summary": "The current session", "responses": {
+            "get": {"summary": "The current session", "parameters": [AS_ROLE], "responses": {
                 "200": _ok("The session", {"$ref": REF + "Session"}), **ERRORS}},
-            "delete": {"summary": "End the session", "responses": {
+            "delete": {"summary": "End the session", "parameters": [AS_ROLE], "responses": {
                 "200": _ok("Ended", {"type": "object"}), **ERRORS}},
         },
         "/api/v1/tokens": {

@@ -14,9 +14,9 @@ from aiohttp import web
 from server import appkeys
 from server.api.body import json_object, text
 from server.auth.bearer import client_address
-from server.auth.sessions import COOKIE, Session, session_for
+from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Claims
-from server.errors import Forbidden, Unauthorized
+from server.errors import BadRequest, Forbidden, Unauthorized
 
 EXCHANGES_PER_MINUTE = 30
 
@@ -52,7 +52,7 @@ async def _claims(request: web.Request, token: str) -> Claims:
 def _set_cookie(request: web.Request, response: web.Response, session: Session) -> None:
     settings = request.app[appkeys.SETTINGS]
     response.set_cookie(
-        COOKIE,
+        cookie_name(session.role),
         session.sid,
         httponly=True,
         secure=settings.secure_cookies,
@@ -71,12 +71,26 @@ async def end_session(request: web.Request) -> web.Response:
     session = await _load(request)
     await request.app[appkeys.SESSIONS].delete(session)
     response = web.json_response({"ended": True})
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(cookie_name(session.role), path="/")
     return response
 
 
+def session_cookie(request: web.Request) -> str:
+    """The session cookie of the role the page asks for (``?as=patient|agent``), or the
+    patient's then the agent's when it does not say."""
+    wanted = request.query.get("as")
+    if wanted is not None and wanted not in COOKIES:
+        raise BadRequest("as must be patient or agent")
+    roles = [wanted] if wanted else list(COOKIES)
+    for role in roles:
+        sid = request.cookies.get(cookie_name(role), "")
+        if sid:
+            return sid
+    return ""
+
+
 async def _load(request: web.Request) -> Session:
-    sid = request.cookies.get(COOKIE, "")
+    sid = session_cookie(request)
     session = await request.app[appkeys.SESSIONS].load(sid)
     if await request.app[appkeys.TOKENS].is_revoked(session.jti):
         raise Unauthorized("This link has been withdrawn.", code="token_revoked")

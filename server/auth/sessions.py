@@ -23,7 +23,13 @@ from server.auth.tokens import Claims, Role, end_sessions_of_token, new_id
 from server.errors import Unauthorized
 from server.keys import SESSION_MAX_TTL, Keys
 
-COOKIE = "vd_session"
+COOKIES = {"patient": "vd_patient", "agent": "vd_agent"}
+
+
+def cookie_name(role: str) -> str:
+    """One cookie per role, so a patient link opened in an agent's browser (or the
+    other way round) does not replace the other session."""
+    return COOKIES[role]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
 from server import appkeys
-from server.auth.sessions import COOKIE, Session, session_for
+from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Role
 from server.desk import Desk
 from server.errors import DeskError, Forbidden, Unauthorized, Unavailable
@@ -76,7 +76,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 async def _authenticate(desk: Desk, request: web.Request, ws: web.WebSocketResponse) -> Session:
-    sid = request.cookies.get(COOKIE)
+    # ``/ws?as=admin`` (or no cookie at all) authenticates by the first message; a page
+    # of another role says which of its role's cookies to use (``?as=patient|agent``).
+    wanted = request.query.get("as", "")
+    sid = "" if wanted == "admin" else _cookie(request, wanted)
     if sid:
         session = await desk.sessions.load(sid)
     else:
@@ -84,6 +87,15 @@ async def _authenticate(desk: Desk, request: web.Request, ws: web.WebSocketRespo
     if await desk.tokens.is_revoked(session.jti):
         raise Unauthorized("This link has been withdrawn.", code="token_revoked")
     return session
+
+
+def _cookie(request: web.Request, wanted: str) -> str:
+    roles = [wanted] if wanted in COOKIES else list(COOKIES)
+    for role in roles:
+        sid = request.cookies.get(cookie_name(role), "")
+        if sid:
+            return sid
+    return ""
 
 
 async def _first_message(desk: Desk, ws: web.WebSocketResponse) -> Session:

@@ -18,6 +18,7 @@ const token = fromLink || sessionStorage.getItem(STORAGE_KEY);
 
 let fatalShown = false;
 const socket = new DeskSocket({
+  role: "admin",
   auth: () => ({ type: "auth", role: "admin", token }),
   onMessage: (message) => receive(message),
   onStatus: (status, detail) => connectionStatus(status, detail),

@@ -21,6 +21,7 @@ const linkToken = takeFragmentToken();
 const page = { session: null, state: "offline", replies: new Map(), fatal: false };
 const chime = new Chime();
 const socket = new DeskSocket({
+  role: "agent",
   onMessage: (message) => receive(message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
@@ -222,7 +223,7 @@ async function start() {
   byId("notify-enable").addEventListener("click", () => userGesture());
   drawNotifications();
   try {
-    page.session = await openSession(linkToken);
+    page.session = await openSession(linkToken, "agent");
   } catch (error) {
     let text = "Open the agent link you were given to sign in.";
     if (error instanceof ApiError && error.status === 0) {

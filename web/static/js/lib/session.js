@@ -14,10 +14,11 @@ export function takeFragmentToken() {
   return token || null;
 }
 
-/** Exchange a token for a session cookie, or resume the cookie's session. */
-export async function openSession(token) {
+/** Exchange a token for a session cookie, or resume the cookie's session of `role`
+ * (each role has its own cookie, so an agent and a patient can share a browser). */
+export async function openSession(token, role) {
   const reply = token
     ? await requestJson("POST", "/api/v1/session", { body: { token } })
-    : await requestJson("GET", "/api/v1/session");
+    : await requestJson("GET", `/api/v1/session?as=${role}`);
   return reply.session;
 }

@@ -20,8 +20,11 @@ export class DeskSocket {
    *   the network is gone), "closed" (final; detail has the close code and the last
    *   error code)
    * @param {() => object|null} [options.auth]  a first message (the admin's auth)
+   * @param {string} options.role  "patient", "agent" or "admin": which session cookie
+   *   the desk uses (admins authenticate by the first message instead)
    */
-  constructor({ onMessage, onStatus = () => {}, auth = () => null }) {
+  constructor({ onMessage, onStatus = () => {}, auth = () => null, role }) {
+    this.role = role;
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.auth = auth;
@@ -83,7 +86,7 @@ export class DeskSocket {
 
   connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${window.location.host}/ws`);
+    const ws = new WebSocket(`${scheme}://${window.location.host}/ws?as=${this.role}`);
     this.ws = ws;
     this.welcomed = false;
     this.lastError = "";

@@ -218,6 +218,5 @@ export class Lobby {
     this.joinButton.disabled = false;
     render(this.joinError, key, params);
     show(this.joinError, true);
-    this.joinError.focus?.();
   }
 }

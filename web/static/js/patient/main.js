@@ -33,6 +33,7 @@ const views = new Views({ quiet: ["link"] });
 const chime = new Chime();
 const media = new LocalMedia();
 const socket = new DeskSocket({
+  role: "patient",
   onMessage: (message) => receive(message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
@@ -263,7 +264,7 @@ async function start() {
   show(byId("link-error"), false);
   show(byId("link-status"), true);
   try {
-    page.session = await openSession(linkToken);
+    page.session = await openSession(linkToken, "patient");
   } catch (error) {
     sessionError(error);
     return;

@@ -1,0 +1,59 @@
+"""A link that does not work says why in plain words; opening a page uses nothing up."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.async_api import expect
+
+from server.auth.tokens import TokenRequest
+from tests.browser.conftest import Parties
+from tests.support.desks import LiveDesk
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest.mark.timeout(60)
+async def test_broken_links_are_explained(parties: Parties, live_desk: LiveDesk) -> None:
+    tokens = live_desk.tokens
+    revoked = tokens.mint(TokenRequest(typ="invite", queues=("appointments",)))
+    await tokens.revoke(revoked.claims.jti)
+    expired = tokens.mint(
+        TokenRequest(typ="invite", queues=("appointments",), ttl=60), now=int(time.time()) - 600
+    )
+    cases = {
+        "/p#token=not-a-token": "This link is not valid.",
+        "/p": "To start, open the link you were sent.",
+        f"/p#token={revoked.token}": "This link has been withdrawn.",
+        f"/p#token={expired.token}": "This link has expired.",
+        "/p#token=" + live_desk.token("admin"): "This is a link for the admin console",
+    }
+    party = await parties.open("/")
+    page = party.page
+    for path, words in cases.items():
+        await page.goto("about:blank")  # a new document each time, not a fragment change
+        await page.goto(path)
+        await expect(page.locator("#link-error")).to_contain_text(words, timeout=10_000)
+        assert "#" not in page.url
+    party.check()
+
+
+@pytest.mark.timeout(60)
+async def test_an_invitation_is_used_by_joining_not_by_opening(
+    parties: Parties, live_desk: LiveDesk
+) -> None:
+    invite = "/p#token=" + live_desk.invite(name="Ana")
+    first = await parties.open(invite)
+    second = await parties.open(invite)  # a mail scanner, or a second device
+    for party in (first, second):
+        await expect(party.page.locator("#lobby-heading")).to_be_visible(timeout=10_000)
+    await first.page.get_by_role("button", name="Join the queue").click()
+    await expect(first.page.locator("#queue-position")).to_have_text("You're next in the queue.")
+    await second.page.get_by_role("button", name="Join the queue").click()
+    await expect(second.page.locator("#join-error")).to_have_text(
+        "This invitation link has already been used. Please ask the desk for a new one."
+    )
+    await expect(second.page.get_by_role("button", name="Join the queue")).to_be_enabled()
+    first.check()
+    second.check()
