@@ -207,3 +207,18 @@ async def test_single_use_invite_used_twice_in_parallel_succeeds_once(redis_url:
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_token_issue_revoke_and_failed_logins_are_audited(
+    client: Client, tokens: TokenService, redis: Redis
+) -> None:
+    issued = await tokens.issue(TokenRequest(typ="agent", queues=("billing",)))
+    await tokens.revoke(issued.claims.jti)
+    status, _ = await call_admin_api(client, "not-a-token")
+    assert status == 401
+    entries: list[tuple[str, dict[str, str]]] = await redis.xrange(Keys("test").events)  # type: ignore[assignment]
+    events = [fields for _, fields in entries]
+    kinds = [e["type"] for e in events]
+    assert kinds == ["token_issued", "token_revoked", "auth_failed"]
+    assert events[0]["jti"] == issued.claims.jti and events[2]["where"] == "api"
+    assert not any("eyJ" in value for e in events for value in e.values())

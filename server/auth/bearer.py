@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import appkeys
+from server.audit import audit
 from server.auth.tokens import ROLES, Claims, Role
 from server.errors import Forbidden, Unauthorized
 
@@ -30,7 +31,11 @@ async def require_role(request: web.Request, role: Role) -> Claims:
     token = token.strip()
     try:
         return await tokens.verify(token, role)
-    except Unauthorized:
+    except Unauthorized as failure:
+        await audit(
+            request.app[appkeys.REDIS], request.app[appkeys.KEYS], "auth_failed",
+            where="api", reason=failure.code,
+        )  # fmt: skip
         await limiter.hit(f"authfail:{client_address(request)}", AUTH_FAILURES_PER_MINUTE)
         for other in ROLES:
             if other == role:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import jwt
 from redis.asyncio import Redis
 
+from server.audit import audit
 from server.auth.keyring import Keyring
 from server.errors import BadRequest, NotFound, Unauthorized
 from server.keys import Keys
@@ -212,6 +213,7 @@ class TokenService:
             pipe.zadd(self._keys.tokens, {claims.jti: claims.exp})
             pipe.zremrangebyscore(self._keys.tokens, "-inf", int(time.time()) - 1)
             await pipe.execute()
+        await audit(self._redis, self._keys, "token_issued", jti=claims.jti, typ=claims.typ)
         log.info("token issued jti=%s typ=%s", claims.jti, claims.typ)
 
     # -- verifying ------------------------------------------------------------
@@ -289,6 +291,7 @@ class TokenService:
             )
             await pipe.execute()
         await end_sessions_of_token(self._redis, self._keys, jti)
+        await audit(self._redis, self._keys, "token_revoked", jti=jti)
         if self._revocation_file is not None:
             with self._revocation_file.open("a", encoding="ascii") as handle:
                 handle.write(f"{jti} {expiry + LEEWAY_SECONDS}\n")

@@ -20,6 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
 from server import appkeys
+from server.audit import audit
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Role
 from server.desk import Desk
@@ -58,6 +59,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     try:
         session = await _authenticate(desk, request, ws)
     except (DeskError, ProtocolError) as exc:
+        await audit(desk.engine.redis, desk.keys, "auth_failed", where="ws", reason=exc.code)
         await ws.send_json(error_message(exc.code, exc.message))
         await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=exc.code.encode()[:120])
         return ws
