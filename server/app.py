@@ -18,6 +18,7 @@ from server.api import dashboard, health, openapi, reports, selfhelp, session, t
 from server.auth.keyring import Keyring, load_secret
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
+from server.chatlog import ChatLog
 from server.desk import Desk
 from server.keys import Keys
 from server.lifecycle import Lifecycle
@@ -154,6 +155,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
             relay_only=settings.relay_only,
         ),
         help=ArticleIndex(load_articles(settings.content_dir)),
+        chat_log=ChatLog(redis, keys),
     )
     presence = Presence(desk)
     presence_holder.append(presence)
@@ -163,15 +165,12 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     ticker.start()
     yield
-    log.debug("stopping the desk: ticker")
     await ticker.stop()
-    log.debug("stopping the desk: presence")
     await presence.stop()
-    log.debug("stopping the desk: relay")
     await relay.stop()
+    await desk.chat_log.close()
     if reader is not redis:
         await reader.aclose()
-    log.debug("desk stopped")
 
 
 async def broadcast_received(desk: Desk, presence: Presence, message: dict[str, Any]) -> None:

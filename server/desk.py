@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
+from server.chatlog import ChatLog
 from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.queue.engine import QueueEngine
@@ -40,6 +41,7 @@ class Desk:
     relay: Relay
     ice: IceConfig
     help: ArticleIndex
+    chat_log: ChatLog
 
     async def notify(self, participant: str, message: dict[str, Any]) -> bool:
         """Send to a participant wherever they are connected; never raises.

@@ -38,7 +38,6 @@ from server.settings import QueueConfig
 log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 50
-CHAT_HISTORY = 200
 TICK_BATCH = 500
 MAX_NOTE = 1000
 
@@ -178,6 +177,7 @@ class QueueEngine:
             ",".join(served),
             ",".join(chosen),
             self.timing.agent_idle_grace_ms,
+            self.timing.agent_call_grace_ms,
         )
         return str(state)
 
@@ -292,15 +292,6 @@ class QueueEngine:
     async def mark_media(self, call_id: str) -> None:
         """A call-back became a video call (the patient answered the ring)."""
         await self.redis.hset(self.keys.call(call_id), "media", "1")
-
-    async def add_chat(self, call_id: str, message: dict[str, Any]) -> None:
-        """Keep a call's chat so a party who reconnects sees it again."""
-        key = self.keys.call_chat(call_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, json.dumps(message))
-            pipe.ltrim(key, -CHAT_HISTORY, -1)
-            pipe.expire(key, CALL_RECORD_TTL)
-            await pipe.execute()
 
     async def chat_history(self, call_id: str) -> list[dict[str, Any]]:
         raw: list[str] = await self.redis.lrange(self.keys.call_chat(call_id), 0, -1)  # type: ignore[assignment]

@@ -49,6 +49,7 @@ _BY_CODE: dict[str, tuple[type[DeskError], str]] = {
     "offer_expired": (OfferExpired, "This offer has expired."),
     "not_available": (NotAvailable, "The agent is not available."),
     "in_call": (WrongState, "Finish the call first."),
+    "signed_out": (WrongState, "Sign in again first."),
     "wrap_up_pending": (WrongState, "Finish the wrap-up first."),
     "no_call": (WrongState, "There is no call in progress."),
     "not_in_wrap_up": (WrongState, "There is no wrap-up to finish."),

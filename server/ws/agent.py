@@ -65,6 +65,10 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
 async def status(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     aid, data = conn.participant, message.data
     record = await desk.engine.agent(aid)
+    if record.get("state") == "offline" and data["status"] != "offline":
+        # Back from offline on an open console: sign in again (a fresh lease) first.
+        session = conn.session
+        await desk.engine.agent_signin(aid, session.name, session.queues, session.languages)
     offer = await desk.engine.set_status(aid, data["status"], data.get("reason", ""))
     if record.get("state") == "offered" and data["status"] != "available":
         # The open offer went back: the patient keeps their place.

@@ -62,8 +62,8 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
             "text": data["text"],
             "at": int(time.time() * 1000),
         }
-        await desk.engine.add_chat(conn.call, chat)
         await _relay(desk, conn, chat)
+        desk.chat_log.add(conn.call, chat)  # kept for a reconnect, after the relay
     elif kind == "call.media":
         if data["state"] == "connected":
             setup_ms = await desk.engine.call_started(conn.call)

@@ -100,9 +100,9 @@ async def _check_patient(
     elif in_queues:
         problems.append(f"patient {pid} {state}: still in queues {in_queues}")
     leased = f"p:{pid}" in desk.leases
-    # A call-back call needs no patient lease: the patient may be on the phone.
-    needs_lease = state in LEASED and not (state == "in_call" and p.get("callback_mode"))
-    if needs_lease != leased and not (leased and state == "in_call"):
+    # A call-back patient never holds a lease (they may close the page or be on the phone).
+    needs_lease = state in LEASED and not p.get("callback_mode")
+    if needs_lease != leased:
         problems.append(f"patient {pid} {state}: lease present is {leased}")
     agent = desk.agents.get(p.get("agent") or "", {})
     if state == "offered" and (

@@ -103,6 +103,13 @@ local function set_agent_state(aid, state, now, reason)
   end
 end
 
+-- The state a patient returns to the queue in: a call-back patient stays a
+-- call-back (no lease: they may have closed the page), anyone else waits.
+local function queued_state(precord)
+  if (hget(precord, 'callback_mode') or '') ~= '' then return 'callback_pending' end
+  return 'waiting'
+end
+
 local function set_patient_state(pid, state, now)
   redis.call('HSET', kp(pid), 'state', state, 'state_since', now)
   if not ACTIVE[state] then
@@ -148,10 +155,9 @@ local function make_offer(aid, pid, q, now, timeout_ms, kind)
   local token = redis.call('INCR', K_SEQ)
   local deadline = now + timeout_ms
   local precord = kp(pid)
-  local before = hget(precord, 'state')
   dequeue(pid, hget(precord, 'queue'), hget(precord, 'language'))
   redis.call('HSET', precord, 'state', 'offered', 'state_since', now, 'agent', aid,
-             'offer_token', token, 'before_offer', before)
+             'offer_token', token)
   redis.call('HSET', akey, 'offer_patient', pid, 'offer_token', token,
              'offer_deadline', deadline, 'offer_kind', kind)
   set_agent_state(aid, 'offered', now, '')
@@ -187,9 +193,7 @@ local function withdraw_offer(aid, now, agent_state, agent_reason, event, reason
   local precord = kp(pid)
   if hget(precord, 'state') ~= 'offered' or hget(precord, 'agent') ~= aid then return nil end
   local q = hget(precord, 'queue')
-  local back = hget(precord, 'before_offer') or 'waiting'
-  if back ~= 'callback_pending' then back = 'waiting' end
-  if kind == 'transfer' then back = 'waiting' end
+  local back = queued_state(precord)
   enqueue(pid, q, hget(precord, 'language'), tonumber(hget(precord, 'score')))
   redis.call('HSET', precord, 'state', back, 'state_since', now, 'agent', '', 'offer_token', '')
   emit(now, event, {'patient', pid, 'agent', aid, 'queue', q, 'reason', reason,
@@ -244,7 +248,8 @@ local function record_handle_time(q, field, ms)
 end
 
 -- A patient whose call was lost (agent gone) goes back to the returning band
--- (band 1) with their original ticket; urgent patients stay urgent (band 0).
+-- (band 1) with their original ticket; urgent patients stay urgent (band 0); a
+-- call-back patient is still a call-back.
 local function requeue_returning(pid, now, reason)
   local precord = kp(pid)
   local band = tonumber(hget(precord, 'band') or '2')
@@ -253,7 +258,7 @@ local function requeue_returning(pid, now, reason)
   local score = band * BAND + ticket
   local q = hget(precord, 'queue')
   redis.call('HSET', precord, 'band', band, 'score', score, 'agent', '', 'call', '',
-             'state', 'waiting', 'state_since', now, 'returning', '1')
+             'state', queued_state(precord), 'state_since', now, 'returning', '1')
   enqueue(pid, q, hget(precord, 'language'), score)
   emit(now, 'requeued', {'patient', pid, 'queue', q, 'reason', reason, 'ticket', ticket,
                          'band', band})

@@ -19,7 +19,8 @@ if not state then return fail('unknown_agent') end
 if state ~= 'offered' or hget(akey, 'offer_token') ~= token then
   return fail('stale_offer')
 end
-if now > tonumber(hget(akey, 'offer_deadline')) then return fail('offer_expired') end
+-- The same boundary as expire_offers: at the deadline the offer has expired.
+if now >= tonumber(hget(akey, 'offer_deadline')) then return fail('offer_expired') end
 local pid = hget(akey, 'offer_patient')
 local kind = hget(akey, 'offer_kind') or 'call'
 local precord = kp(pid)

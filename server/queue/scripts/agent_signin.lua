@@ -1,10 +1,11 @@
 -- agent_signin: create or refresh an agent's record from their token.
--- ARGV: prefix, aid, name, queues (comma list), languages (comma list), lease_ms
+-- ARGV: prefix, aid, name, queues (comma list), languages (comma list),
+--       idle_lease_ms, busy_lease_ms (offered, in a call or wrap-up)
 -- Returns {state}.
 -- Race closed: a sign-in from a second tab while the first changes status;
 -- the queue membership sets are rewritten in the same step as the record.
 local aid, name, queues, languages = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local lease = tonumber(ARGV[6])
+local idle_lease, busy_lease = tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 local akey = ka(aid)
 local state = hget(akey, 'state')
@@ -23,5 +24,7 @@ if not state or state == 'offline' then
 else
   set_agent_state(aid, state, now, hget(akey, 'reason') or '')
 end
+local lease = idle_lease
+if state == 'offered' or state == 'in_call' or state == 'wrap_up' then lease = busy_lease end
 redis.call('ZADD', K_LEASES, now + lease, 'a:' .. aid)
 return {state}

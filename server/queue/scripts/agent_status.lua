@@ -11,6 +11,8 @@ local akey = ka(aid)
 local state = hget(akey, 'state')
 if not state then return fail('unknown_agent') end
 if state == 'in_call' then return fail('in_call') end
+-- An offline agent has no lease: they sign in again first (agent_signin).
+if state == 'offline' and status ~= 'offline' then return fail('signed_out') end
 if state == 'wrap_up' and status == 'available' then return fail('wrap_up_pending') end
 if state == 'offered' and status == 'available' then return {state, ''} end
 local requeued = ''

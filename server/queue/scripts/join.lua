@@ -10,7 +10,10 @@ local now = now_ms()
 local precord = kp(pid)
 local state = hget(precord, 'state')
 if state and ACTIVE[state] then
-  if state == 'waiting' or state == 'offered' or state == 'in_call' or state == 'on_hold' then
+  -- A call-back patient never holds a lease (they may close the page).
+  local leased = state == 'waiting' or state == 'offered' or state == 'in_call' or
+                 state == 'on_hold'
+  if leased and (hget(precord, 'callback_mode') or '') == '' then
     redis.call('ZADD', K_LEASES, now + grace, 'p:' .. pid)
   end
   return {0, state, hget(precord, 'ticket'), hget(precord, 'queue')}

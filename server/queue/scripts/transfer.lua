@@ -25,7 +25,8 @@ local q = from_q
 if kind == 'queue' then q = target end
 redis.call('HINCRBY', precord, 'transfers', 1)
 redis.call('HSET', precord, 'queue', q, 'language', lang, 'handoff_note', note,
-           'handoff_from', aid, 'state', 'waiting', 'state_since', now, 'call', '')
+           'handoff_from', aid, 'state', queued_state(precord), 'state_since', now,
+           'call', '')
 local score = tonumber(hget(precord, 'score'))
 enqueue(pid, q, lang, score)
 emit(now, 'transferred', {'patient', pid, 'agent', aid, 'from_queue', from_q, 'queue', q,
