@@ -1,4 +1,5 @@
-"""The browser pages: patient (``/p``), agent (``/agent``), admin (``/admin``) and a landing page.
+"""The browser pages: patient (``/p``), agent (``/agent``), admin (``/admin``), the
+self-help articles (``/help``, ``/help/{slug}``) and a landing page.
 
 A page GET never reads a token: links carry it in the URL fragment, which the browser
 keeps to itself, and the page's script exchanges it (``POST /api/v1/session``) only
@@ -20,11 +21,13 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from server import appkeys
 from server.middleware import csp_nonce
 
 WEB_ROOT = Path(str(files("web")))
@@ -56,21 +59,43 @@ def translate(key: str) -> str:
     return catalogue().get(key, key)
 
 
-def page(template: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A handler rendering ``template``; every page gets its response's CSP nonce.
+def render(
+    template: str, request: web.Request, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    """Render a page with its response's CSP nonce.
 
     (Passed in the context rather than by an aiohttp-jinja2 context processor, whose
     middleware keeps its state under a plain string request key.)
     """
+    values = {**(context or {}), "nonce": csp_nonce(request)}
+    response: web.Response = aiohttp_jinja2.render_template(
+        template, request, values, status=status
+    )
+    # Each response carries its own nonce: never reuse a stored copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
-    async def render(request: web.Request) -> web.Response:
-        context = {"nonce": csp_nonce(request)}
-        response: web.Response = aiohttp_jinja2.render_template(template, request, context)
-        # Each response carries its own nonce: never reuse a stored copy.
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
-    return render
+def page(template: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler rendering ``template``."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return render(template, request)
+
+    return handler
+
+
+async def help_index(request: web.Request) -> web.Response:
+    """``/help``: every article (title and summary), with a search box."""
+    return render("help.html", request, {"articles": request.app[appkeys.DESK].help.articles})
+
+
+async def help_article(request: web.Request) -> web.Response:
+    """``/help/{slug}``: one article, or a page saying there is none (404)."""
+    article = request.app[appkeys.DESK].help.get(request.match_info["slug"])
+    if article is None:
+        return render("help_missing.html", request, status=404)
+    return render("help_article.html", request, {"article": article})
 
 
 async def static_cache_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -90,5 +115,7 @@ def setup(app: web.Application) -> None:
     env.globals["t"] = translate
     for path, template in PAGES.items():
         app.router.add_get(path, page(template))
+    app.router.add_get("/help", help_index)
+    app.router.add_get("/help/{slug}", help_article)
     app.router.add_static("/static/", STATIC, append_version=False, follow_symlinks=False)
     app.on_response_prepare.append(static_cache_headers)

@@ -24,7 +24,7 @@ async def test_call_back_keeps_its_place_and_is_offered_as_a_call_back_task(
             assert exc.code == "phone_needed"
         await first.send("queue.callback", mode="phone", phone=canary.PHONE_NUMBER)
         state = await first.next("queue.state", state="callback_pending")
-        assert state["position"] == 1 and state["callback"] == {"mode": "phone"}
+        assert state["position"] == 1 and state["callback"] == {"mode": "phone", "slot": None}
         await first.close()  # they may leave the page
         await agent.connect()
         await agent.available()
@@ -91,6 +91,7 @@ async def test_a_call_back_booked_for_a_time_slot(live_desk: LiveDesk) -> None:
         await patient.send("queue.callback", mode="phone", phone="+34 600 000 000", slot=slots[2])
         state = await patient.next("queue.state", state="callback_pending")
         assert state["position"] == 0  # out of the queue until the slot starts
+        assert state["callback"] == {"mode": "phone", "slot": slots[2]}
     finally:
         await patient.close()
 

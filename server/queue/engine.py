@@ -151,6 +151,7 @@ class QueueEngine:
                     ticket=int(ticket) if ticket else 0,
                     callback_mode=row[9],
                     returning=row[10] == "1",
+                    callback_slot=int(row[12] or 0),
                 )
             )
         return result

@@ -108,6 +108,7 @@ class Position:
     ticket: int
     callback_mode: str = ""
     returning: bool = False
+    callback_slot: int = 0  # epoch ms of a booked call-back slot (0: none)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -117,7 +118,11 @@ class Position:
             "waiting": self.waiting,
             "agents_staffed": self.staffed,
             "estimate": self.estimate.as_dict(),
-            "callback": {"mode": self.callback_mode} if self.state == "callback_pending" else None,
+            "callback": (
+                {"mode": self.callback_mode, "slot": self.callback_slot or None}
+                if self.state == "callback_pending"
+                else None
+            ),
             "returning": self.returning,
         }
 

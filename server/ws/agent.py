@@ -143,7 +143,9 @@ async def ring(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     }
     if not await desk.notify(pid, ringing):
         raise Conflict("The patient's page is not open: please phone them.", code="not_connected")
-    await conn.send({"type": "agent.ringing", "call": call_id})
+    await conn.send(
+        {"type": "agent.ringing", "call": call_id, "expires_in_ms": RING_SECONDS * 1000}
+    )
 
 
 async def transfer(desk: Desk, conn: Connection, message: ClientMessage) -> None:

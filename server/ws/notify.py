@@ -110,6 +110,11 @@ async def callback_task(desk: Desk, call_id: str, pid: str, aid: str) -> None:
             "type": "agent.callback",
             "call": call_id,
             "patient": outbound.patient_context(patient, "callback"),
-            "page_open": desk.hub.has(pid) or await desk.relay.is_connected(pid),
+            "page_open": await _page_open(desk, pid),
         },
     )
+
+
+async def _page_open(desk: Desk, pid: str) -> bool:
+    """Whether the patient has a socket open (on this process, or a route elsewhere)."""
+    return desk.hub.has(pid) or await desk.relay.is_connected(pid)

@@ -23,10 +23,16 @@ async def on_connect(desk: Desk, conn: Connection) -> None:
     if state in ("waiting", "offered", "in_call", "on_hold"):
         await desk.engine.renew([f"p:{pid}"])
     if state in ("in_call", "on_hold") and record.get("agent") and record.get("call"):
-        await notify.call_started(
-            desk, record["call"], pid, record["agent"], "call", resumed=True, only=pid
-        )
-        await desk.notify(record["agent"], {"type": "call.peer", "status": "connected"})
+        call = await desk.engine.call(record["call"])
+        if call.get("kind") == "callback" and call.get("media") != "1":
+            # An accepted call-back not yet on video: the agent learns the page is open
+            # (they can ring it); the patient waits for the ring.
+            await notify.callback_task(desk, record["call"], pid, record["agent"])
+        else:
+            await notify.call_started(
+                desk, record["call"], pid, record["agent"], "call", resumed=True, only=pid
+            )
+            await desk.notify(record["agent"], {"type": "call.peer", "status": "connected"})
     await notify.patient_state(desk, pid)
 
 
@@ -34,6 +40,12 @@ async def on_disconnect(desk: Desk, conn: Connection) -> None:
     """The patient's last socket here closed. Their place is kept for the grace period."""
     if conn.peer:
         await desk.notify(conn.peer, {"type": "call.peer", "status": "reconnecting"})
+        return
+    record = await desk.engine.patient(conn.participant)
+    if record.get("state") == "in_call" and record.get("callback_mode") and record.get("agent"):
+        # An accepted call-back: the agent's "ring the page" follows the page.
+        await notify.callback_task(desk, record.get("call", ""), conn.participant,
+                                   record["agent"])  # fmt: skip
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:

@@ -277,8 +277,8 @@ async def axe_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
     return result
 
 
-async def screenshot(page: Page, name: str) -> Path:
+async def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    await page.screenshot(path=str(path))
+    await page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -99,7 +99,7 @@ async def test_whole_journey(parties: Parties, live_desk: LiveDesk) -> None:
     await p.get_by_label("Message", exact=True).press("Enter")
     await expect(g.locator("#chat-log")).to_contain_text(canary.CHAT_TEXT)
     await g.get_by_label("Message", exact=True).fill("Thanks, I can help with that.")
-    await g.get_by_role("button", name="Send").click()
+    await g.get_by_role("button", name="Send", exact=True).click()
     await expect(p.locator("#chat-log")).to_contain_text("Thanks, I can help with that.")
     await g.locator("#notes-text").fill(canary.NOTE_TEXT)
     await g.get_by_role("button", name="Save notes").click()

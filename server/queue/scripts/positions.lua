@@ -2,7 +2,7 @@
 -- ARGV: prefix, queues (comma list of every queue of the desk), then pids
 -- Returns per pid: {state, queue, position (1-based, 0 if not queued),
 --                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket,
---                   callback_mode, returning, ahead_shared}
+--                   callback_mode, returning, ahead_shared, callback_slot}
 -- ahead_shared: patients of OTHER queues ahead of this one (lower score) who will
 -- be served by agents this queue shares, weighted by the share of those queues'
 -- agents who also serve this one. Tickets are desk-wide, so an agent serving two
@@ -57,6 +57,7 @@ for i = 3, #ARGV do
   info = info or {0, 0, 0, '0', '0'}
   out[#out + 1] = {state, q, position, info[1], info[2], info[3], info[4], info[5],
                    hget(precord, 'ticket') or '', hget(precord, 'callback_mode') or '',
-                   hget(precord, 'returning') or '0', tostring(ahead_shared)}
+                   hget(precord, 'returning') or '0', tostring(ahead_shared),
+                   hget(precord, 'callback_slot') or '0'}
 end
 return out

@@ -25,7 +25,9 @@ export function renderDashboard(message) {
       for (const state of STATES) row.append(cell((queue.agents || {})[state] || 0, true));
       row.append(
         cell(percent(queue.service_level), true),
+        cell(queue.target_s ? clock(queue.target_s) : "—", true),
         cell(percent(queue.abandon_rate), true),
+        cell(queue.self_help_resolved ?? 0, true),
         cell(queue.aht_s ? clock(queue.aht_s) : "—", true),
         cell(queue.csat === null || queue.csat === undefined ? "—" : queue.csat.toFixed(2), true),
       );

@@ -1,14 +1,17 @@
-// The admin console: issue and revoke links (REST, bearer token) and watch the
-// queues live (the `dashboard` pushes on a socket authenticated with an `auth`
-// message). The admin token is read from the URL fragment and kept in memory and in
+// The admin console: issue and revoke links (REST, bearer token), watch the queues
+// live (the `dashboard` pushes on a socket authenticated with an `auth` message), the
+// charts of the last hours, report downloads, and messages to waiting patients. The admin token is read from the URL fragment and kept in memory and in
 // this tab's sessionStorage (so a refresh works); nothing else is stored.
 
 import { requestJson } from "../lib/api.js";
-import { byId, fillSelect, setText, show } from "../lib/dom.js";
+import { byId, setText, show } from "../lib/dom.js";
 import { Protocol } from "../lib/protocol.js";
 import { takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
+import { StaffMessageForm } from "../lib/staff-message.js";
 import { renderDashboard } from "./dashboard.js";
+import { HistoryCharts } from "./history.js";
+import { ReportDownloads } from "./reports.js";
 import { TokenAdmin } from "./tokens.js";
 
 const STORAGE_KEY = "vd.admin";
@@ -24,12 +27,18 @@ const socket = new DeskSocket({
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
 const protocol = new Protocol(socket);
-const tokens = new TokenAdmin({
-  token,
-  onAuthError: (error) => {
-    if (error.status !== 401) return false;
-    fatal("This admin link is no longer valid (expired or revoked). Issue a new one.");
-    return true;
+function onAuthError(error) {
+  if (error.status !== 401) return false;
+  fatal("This admin link is no longer valid (expired or revoked). Issue a new one.");
+  return true;
+}
+const tokens = new TokenAdmin({ token, onAuthError });
+const charts = new HistoryCharts({ token, onAuthError });
+const reports = new ReportDownloads({ token, onAuthError });
+const staff = new StaffMessageForm({
+  protocol,
+  sent: (id) => {
+    if (id === null) staff.failed("Not connected. Try again in a moment.");
   },
 });
 let queueNames = [];
@@ -50,7 +59,7 @@ const handlers = {
     if (["token_revoked", "token_expired", "unauthorized"].includes(message.code)) {
       fatal(`The desk refused this admin link: ${message.message}`);
     } else {
-      setText(byId("notice-status"), message.message || "Something went wrong.");
+      staff.failed(message.message || "Something went wrong.");
     }
   },
   pong() {},
@@ -59,8 +68,7 @@ const handlers = {
     renderDashboard(message);
   },
   "staff.sent"(message) {
-    setText(byId("notice-status"), `Sent to everyone waiting in ${message.queue}.`);
-    byId("notice-text").value = "";
+    staff.delivered(message.queue);
   },
 };
 
@@ -73,10 +81,7 @@ function setQueues(names) {
   if (names.join() === queueNames.join()) return;
   queueNames = names;
   tokens.setQueues(names);
-  fillSelect(
-    byId("notice-queue"),
-    names.map((name) => ({ value: name, label: name })),
-  );
+  staff.setQueues(names);
 }
 
 function connectionStatus(status, detail) {
@@ -92,6 +97,7 @@ function connectionStatus(status, detail) {
 function fatal(text, { forget = true } = {}) {
   fatalShown = true;
   socket.stop();
+  charts.stop();
   if (forget) sessionStorage.removeItem(STORAGE_KEY);
   show(byId("admin"), false);
   const error = byId("fatal-error");
@@ -104,14 +110,6 @@ async function start() {
     fatal("Open the admin link (with its token) to use the admin console.");
     return;
   }
-  byId("notice-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = byId("notice-text").value.trim();
-    if (!text) return;
-    if (protocol.staffMessage(byId("notice-queue").value, text) === null) {
-      setText(byId("notice-status"), "Not connected. Try again in a moment.");
-    }
-  });
   try {
     const snapshot = await requestJson("GET", "/api/v1/dashboard", { token });
     setQueues((snapshot.queues || []).map((queue) => queue.name));
@@ -126,6 +124,7 @@ async function start() {
   }
   show(byId("admin"), true);
   tokens.refresh();
+  charts.start();
   socket.start();
 }
 

@@ -10,7 +10,9 @@ import { byId, setText, show } from "../lib/dom.js";
 import { Protocol } from "../lib/protocol.js";
 import { openSession, takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
+import { StaffMessageForm } from "../lib/staff-message.js";
 import { AgentCall } from "./call.js";
+import { CallbackTask } from "./callback.js";
 import { OfferPanel } from "./offer.js";
 import { renderQueues } from "./queues.js";
 import { StatusPanel } from "./status.js";
@@ -39,6 +41,8 @@ const status = new StatusPanel({ protocol, sent, onGesture: () => userGesture() 
 const offer = new OfferPanel({ protocol, sent, chime });
 const call = new AgentCall({ protocol, sent });
 const wrapup = new WrapupForm({ protocol, sent });
+const callback = new CallbackTask({ protocol, sent });
+const staff = new StaffMessageForm({ protocol, sent, prefix: "staff" });
 
 // Diagnostics for support staff (and the browser tests): the call's peer connection.
 globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.peer.pc : null) });
@@ -50,6 +54,7 @@ const handlers = {
     page.session = message.session;
     setText(byId("agent-name"), message.session.name || "");
     call.setQueues(message.session.queues || []);
+    staff.setQueues(message.session.queues || []);
   },
   error(message) {
     deskError(message);
@@ -74,9 +79,23 @@ const handlers = {
   "agent.note_saved"() {
     call.noteSaved();
   },
-  "staff.sent"() {},
+  "agent.callback"(message) {
+    offer.close();
+    callback.show(message);
+    layout();
+  },
+  "agent.ringing"() {
+    callback.ringing();
+  },
+  "agent.ring_declined"() {
+    callback.declined();
+  },
+  "staff.sent"(message) {
+    staff.delivered(message.queue);
+  },
   "call.started"(message) {
     offer.close();
+    callback.close();
     call.start(message);
     layout();
   },
@@ -99,6 +118,7 @@ const handlers = {
     call.hold(Boolean(message.on));
   },
   "call.ended"() {
+    callback.close();
     call.end();
     layout();
   },
@@ -114,16 +134,22 @@ function agentState(message) {
   page.state = message.state;
   status.update(message);
   wrapup.setCodes(message.outcome_codes || []);
-  if (message.queues && message.queues.length) call.setQueues(message.queues);
+  if (message.queues && message.queues.length) {
+    call.setQueues(message.queues);
+    staff.setQueues(message.queues);
+  }
   if (message.state !== "offered" && offer.open) offer.close();
+  if (message.state !== "in_call" && callback.open) callback.close();
   if (message.state === "wrap_up" && previous !== "wrap_up") wrapup.open();
   layout();
   if (message.state === "wrap_up" && previous !== "wrap_up") byId("wrapup-outcome").focus();
 }
 
-/** Which panels show: the call while one is on, wrap-up after it. */
+/** Which panels show: a call-back task until its video call starts (or it ends), the
+ * call while one is on, wrap-up after it. */
 function layout() {
-  const inCall = page.state === "in_call" || call.active;
+  const onCallback = callback.open && !call.active;
+  const inCall = !onCallback && (page.state === "in_call" || call.active);
   show(byId("call-panel"), inCall);
   show(byId("call-side"), inCall);
   byId("console").classList.toggle("in-call", inCall);
@@ -159,6 +185,10 @@ function deskError(message) {
     fatal(message.message || "Your session has ended.");
     return;
   }
+  if (purpose === "ring") {
+    callback.ringFailed(message.code, message.message);
+    return;
+  }
   problem(purpose, message.message || "Something went wrong.");
 }
 
@@ -167,6 +197,8 @@ function problem(purpose, text) {
   else if (purpose === "transfer") call.transferFailed(text);
   else if (purpose === "wrapup") wrapup.failed(text);
   else if (purpose === "accept" || purpose === "decline") offer.close(text);
+  else if (purpose === "staff") staff.failed(text);
+  else if (purpose === "ring") callback.ringFailed("", text);
   else banner(text, { passing: true });
 }
 

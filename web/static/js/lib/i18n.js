@@ -37,8 +37,14 @@ export async function setLanguage(lang, { remember = false } = {}) {
   if (remember) sessionStorage.setItem(STORAGE_KEY, lang);
   document.documentElement.lang = lang;
   translate(document);
-  for (const [element, [key, params]] of rendered) element.textContent = t(key, params);
-  document.title = `${t("page.title")} · videodesk`;
+  for (const [element, [key, params]] of rendered) {
+    if (element.isConnected) element.textContent = t(key, params);
+    else rendered.delete(element); // removed from the page since
+  }
+  // A page names its title's key (<html data-title-key>); an empty key keeps the title
+  // (a help article is titled by the article).
+  const titleKey = document.documentElement.dataset.titleKey ?? "page.title";
+  if (titleKey) document.title = `${t(titleKey)} · videodesk`;
   for (const listener of listeners) listener(lang);
 }
 
@@ -65,6 +71,18 @@ export function render(element, key, params = {}) {
   rendered.set(element, [key, params]);
   const text = t(key, params);
   if (element.textContent !== text) element.textContent = text;
+}
+
+/**
+ * A catalogue message without parameters for an element made from code: marked
+ * data-i18n, so translate() re-fills it on a language change (and nothing holds on to
+ * the element once it leaves the page).
+ */
+export function label(element, key) {
+  delete element.dataset.i18nLabel;
+  element.dataset.i18n = key;
+  element.textContent = t(key);
+  return element;
 }
 
 export function has(key) {

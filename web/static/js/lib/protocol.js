@@ -48,14 +48,31 @@ export class Protocol {
   queueResume() {
     return this.socket.send("queue.resume");
   }
-  queueCallback(mode, phone) {
-    return this.socket.send("queue.callback", defined({ mode, phone }));
+  queueCallback(mode, phone, slot) {
+    return this.socket.send("queue.callback", defined({ mode, phone, slot }));
+  }
+  queueSlots() {
+    return this.socket.send("queue.slots");
   }
   queueCallbackCancel() {
     return this.socket.send("queue.callback_cancel");
   }
   surveySubmit(rating, comment) {
     return this.socket.send("survey.submit", defined({ rating, comment }));
+  }
+  callRingAnswer(accept) {
+    return this.socket.send("call.ring_answer", { accept: Boolean(accept) });
+  }
+
+  // -- self-help and the assistant (patients)
+  helpSuggest(text) {
+    return this.socket.send("help.suggest", defined({ text }));
+  }
+  helpResolved(slug) {
+    return this.socket.send("help.resolved", { slug });
+  }
+  assistantAsk(text) {
+    return this.socket.send("assistant.ask", { text });
   }
 
   // -- lobby connection test (patients)
@@ -93,6 +110,9 @@ export class Protocol {
   }
   agentNote(text) {
     return this.socket.send("agent.note", { text });
+  }
+  agentRing() {
+    return this.socket.send("agent.ring");
   }
 
   // -- staff (agents, admins)

@@ -1,4 +1,5 @@
-// The patient page: link → lobby → waiting room → call → survey.
+// The patient page: link → lobby → waiting room (self-help, the assistant, call-back)
+// → call → survey; or waiting room → "this answered my question" → thanks.
 //
 // This module owns the session and the socket, and is the one place where each
 // message from the desk is handled (the `handlers` table below mirrors the
@@ -12,8 +13,12 @@ import { Chime } from "../lib/chime.js";
 import { Protocol } from "../lib/protocol.js";
 import { openSession, takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
+import { Assistant } from "./assistant.js";
 import { PatientCall } from "./call.js";
+import { CallbackChoice } from "./callback.js";
 import { Lobby } from "./lobby.js";
+import { RingDialog } from "./ring.js";
+import { SelfHelp } from "./selfhelp.js";
 import { Survey } from "./survey.js";
 import { WaitingRoom } from "./waiting.js";
 
@@ -25,6 +30,10 @@ const page = {
   ice: null,
   details: null, // what the patient joined with (to join again after the call)
   queueState: null,
+  callbackMode: "", // the pending call-back's mode, kept for when it is accepted
+  due: "", // an accepted call-back before its video call: phone, page, declined, missed
+  resolving: false, // "this answered my question" was sent: `left` means thanks
+  suggest: false, // ask for self-help suggestions (a page opened while already queued)
   replies: new Map(), // message id → what it was for (errors come back with `ref`)
   fatal: false,
 };
@@ -53,7 +62,16 @@ const lobby = new Lobby({
   ice: () => page.ice,
   onJoin: (details) => join(details),
 });
-const waiting = new WaitingRoom({ protocol, sent, unlockSound: () => chime.unlock() });
+const waiting = new WaitingRoom({ protocol, sent });
+const callback = new CallbackChoice({ protocol, sent, onGesture: () => chime.unlock() });
+const selfHelp = new SelfHelp({ onResolved: (slug) => resolved(slug) });
+const assistant = new Assistant({
+  protocol,
+  sent,
+  onResolved: (slug) => resolved(slug),
+  onJoin: () => rejoin(),
+});
+const ring = new RingDialog({ protocol, sent, chime, onAnswer: (accept) => ringAnswered(accept) });
 const call = new PatientCall({ protocol, media });
 const survey = new Survey({ protocol, sent, onRejoin: () => rejoin() });
 
@@ -70,6 +88,7 @@ globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.p
 
 const handlers = {
   welcome(message) {
+    if (!page.details) page.suggest = true; // not joined from this page: ask for them
     page.session = message.session;
     page.ice = message.ice;
     lobby.setSession(message.session);
@@ -85,6 +104,18 @@ const handlers = {
   "queue.notice"(message) {
     waiting.notice(message);
   },
+  "queue.slots"(message) {
+    callback.setSlots(message.slots);
+  },
+  "help.suggestions"(message) {
+    selfHelp.suggest(message.articles);
+  },
+  "assistant.reply"(message) {
+    assistant.reply(message);
+  },
+  "call.ring"(message) {
+    ring.ring(message);
+  },
   "survey.thanks"() {
     survey.thanked();
   },
@@ -92,7 +123,8 @@ const handlers = {
     lobby.testAnswer(message.description);
   },
   "call.started"(message) {
-    if (message.kind === "callback" && !message.resumed) ringForCallback();
+    ring.close();
+    page.due = "";
     waiting.markTransferred(false);
     call.start(message);
     views.show(message.on_hold ? "waiting" : "call");
@@ -116,6 +148,8 @@ const handlers = {
     call.hold(Boolean(message.on));
   },
   "call.ended"(message) {
+    ring.close();
+    page.due = "";
     call.end();
     if (message.reason === "transferred") waiting.markTransferred();
   },
@@ -129,24 +163,38 @@ function receive(message) {
 /** Where the patient stands decides the view. */
 function queueState(state) {
   page.queueState = state;
+  assistant.update(state);
+  if (state.state === "callback_pending") page.callbackMode = (state.callback || {}).mode || "";
   switch (state.state) {
     case "waiting":
     case "offered":
     case "callback_pending":
     case "on_hold":
-      waiting.update(state);
-      views.show("waiting");
+      page.resolving = false;
+      showWaiting(state);
       break;
     case "in_call":
-      views.show("call");
+      if (call.active || !page.callbackMode) {
+        views.show("call");
+      } else {
+        // An agent took the call-back: they phone, or ring this page (call.ring).
+        page.due = page.due || page.callbackMode;
+        showWaiting(state);
+      }
       break;
     case "done":
+      ring.close();
       if (call.active) call.end();
       views.show("survey");
       break;
     case "left":
     case "abandoned":
+      ring.close();
       if (call.active) call.end();
+      if (state.state === "left" && page.resolving) {
+        views.show("resolved");
+        break;
+      }
       lobby.note(state.state === "left" ? "lobby.left" : "lobby.abandoned");
       views.show("lobby");
       break;
@@ -154,27 +202,53 @@ function queueState(state) {
       lobby.note(null);
       views.show("lobby");
   }
+  if (!["callback_pending", "offered", "in_call"].includes(state.state)) {
+    page.callbackMode = "";
+    page.due = "";
+  }
+}
+
+function showWaiting(state) {
+  if (page.suggest && ["waiting", "offered", "callback_pending"].includes(state.state)) {
+    // The desk suggests articles when a patient joins; a page opened (or refreshed)
+    // later asks for them, matched to the reason given then.
+    page.suggest = false;
+    protocol.helpSuggest();
+  }
+  waiting.update(state, { due: page.due });
+  callback.update(state, { pendingMode: page.callbackMode });
+  views.show("waiting");
+}
+
+/** "This answered my question", confirmed: leave the queue, counted as self-help. */
+function resolved(slug) {
+  page.resolving = true;
+  sent(protocol.helpResolved(slug), "resolved");
+}
+
+/** The patient answered the ring (true or false), or it expired (null). */
+function ringAnswered(accept) {
+  if (accept === true) return; // call.started follows
+  page.due = accept === false ? "declined" : "missed";
+  if (page.queueState && page.queueState.state === "in_call" && !call.active) {
+    showWaiting(page.queueState);
+  }
 }
 
 function join(details) {
   page.details = details;
+  page.suggest = false; // the desk sends suggestions with the join
   chime.unlock();
   sent(protocol.queueJoin(details), "join");
 }
 
 function rejoin() {
+  page.resolving = false;
   if (page.details) {
     sent(protocol.queueJoin(page.details), "join");
   } else {
     lobby.note(null);
     views.show("lobby");
-  }
-}
-
-function ringForCallback() {
-  chime.ring();
-  if ("Notification" in window && Notification.permission === "granted") {
-    new Notification(i18n.t("waiting.callback.ringing"));
   }
 }
 
@@ -201,8 +275,12 @@ function deskError(message) {
 
 function showProblem(purpose, key) {
   if (purpose === "join") lobby.joinFailed(key);
-  else if (purpose === "callback") waiting.callbackFailed(key);
-  else banner(key, { passing: true });
+  else if (purpose === "callback") callback.failed(key);
+  else if (purpose === "assistant") assistant.failed(key);
+  else if (purpose === "resolved") {
+    page.resolving = false;
+    selfHelp.failed(key);
+  } else banner(key, { passing: true });
 }
 
 const BANNER_SHOWN_MS = 8000;
@@ -288,6 +366,7 @@ async function boot() {
   }
   i18n.bindSwitch(byId("language-switch"));
   byId("link-retry").addEventListener("click", () => start());
+  byId("resolved-rejoin").addEventListener("click", () => rejoin());
   await start();
 }
 

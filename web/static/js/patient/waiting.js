@@ -1,15 +1,23 @@
 // The waiting room: place in the queue and an honest estimate (a range), what is
-// happening now, messages from the desk, "call me back instead", "leave the queue".
+// happening now, messages from the desk, "leave the queue". Call-backs are in
+// callback.js, self-help in selfhelp.js, the assistant in assistant.js.
 // The place and estimate sit in a polite live region and change only when their text
 // changes, so a screen reader announces real news, not every push.
 
 import { byId, make, show, timeOfDay } from "../lib/dom.js";
-import { render } from "../lib/i18n.js";
+import { render, t } from "../lib/i18n.js";
 
 const STATUS_KEYS = {
   waiting: "waiting.status.waiting",
   offered: "waiting.status.offered",
   on_hold: "waiting.status.on_hold",
+};
+// An accepted call-back before the video call starts: the agent phones, or rings here.
+const CALLBACK_DUE_KEYS = {
+  phone: "waiting.status.callback_phone",
+  page: "waiting.status.callback_page",
+  declined: "waiting.status.ring_declined",
+  missed: "waiting.status.ring_missed",
 };
 
 export function estimateKey(estimate) {
@@ -26,34 +34,16 @@ export class WaitingRoom {
    * @param {object} options
    * @param {import("../lib/protocol.js").Protocol} options.protocol
    * @param {(id: string|null, purpose: string) => void} options.sent  tracks replies
-   * @param {() => void} options.unlockSound  on a tap: the page may ring later
    */
-  constructor({ protocol, sent, unlockSound }) {
+  constructor({ protocol, sent }) {
     this.protocol = protocol;
     this.sent = sent;
     this.transferred = false;
-    this.phone = "";
     this.position = byId("queue-position");
     this.estimate = byId("queue-estimate");
     this.status = byId("queue-status");
-    this.callbackForm = byId("callback-form");
-    this.callbackOpen = byId("callback-open");
-    this.callbackError = byId("callback-error");
     this.leaveConfirm = byId("leave-confirm");
 
-    this.callbackOpen.addEventListener("click", () => {
-      unlockSound();
-      this.showCallbackForm(this.callbackForm.hidden);
-    });
-    byId("callback-cancel").addEventListener("click", () => this.showCallbackForm(false));
-    this.callbackForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      unlockSound();
-      this.requestCallback();
-    });
-    byId("callback-stop").addEventListener("click", () => {
-      this.sent(this.protocol.queueCallbackCancel(), "callback");
-    });
     byId("leave-open").addEventListener("click", () => {
       show(this.leaveConfirm, true);
       byId("leave-no").focus();
@@ -68,12 +58,16 @@ export class WaitingRoom {
     });
   }
 
-  /** A queue.state for waiting, offered, on_hold or callback_pending. */
-  update(state) {
-    render(
-      byId("waiting-heading"),
-      state.state === "on_hold" ? "waiting.heading_hold" : "waiting.heading",
-    );
+  /**
+   * A queue.state for waiting, offered, on_hold or callback_pending; or in_call for an
+   * accepted call-back before its video call (`due`: "phone", "page", "declined" or
+   * "missed").
+   */
+  update(state, { due = "" } = {}) {
+    let heading = "waiting.heading";
+    if (state.state === "on_hold") heading = "waiting.heading_hold";
+    else if (state.state === "in_call") heading = "waiting.heading_turn";
+    render(byId("waiting-heading"), heading);
     const queued = state.position > 0;
     if (!queued) render(this.position, null);
     else if (state.position === 1) render(this.position, "waiting.next");
@@ -89,50 +83,15 @@ export class WaitingRoom {
     if (!queuedAgain) this.transferred = false;
     let status = STATUS_KEYS[state.state] || null;
     if (queuedAgain && this.transferred) status = "waiting.status.transferred";
+    if (state.state === "in_call") status = CALLBACK_DUE_KEYS[due] || null;
     render(this.status, status);
     show(byId("queue-returning"), Boolean(state.returning) && state.state === "waiting");
-    this.showCallback(state);
-  }
-
-  showCallback(state) {
-    const pending = state.state === "callback_pending";
-    const mode = (state.callback && state.callback.mode) || "";
-    show(byId("callback-state"), pending);
-    if (pending) {
-      render(
-        byId("callback-text"),
-        mode === "phone" ? "waiting.callback.phone_state" : "waiting.callback.page_state",
-      );
-      this.showCallbackForm(false);
-    }
-    show(this.callbackOpen, state.state === "waiting" || state.state === "offered");
-    show(byId("leave-open"), state.state !== "on_hold");
-    if (state.state === "on_hold") show(this.leaveConfirm, false);
-  }
-
-  showCallbackForm(open) {
-    show(this.callbackForm, open);
-    show(this.callbackError, false);
-    this.callbackOpen.setAttribute("aria-expanded", String(open));
-    if (open) byId("callback-mode-phone").focus();
-  }
-
-  requestCallback() {
-    const mode = this.callbackForm.querySelector("input[name=mode]:checked").value;
-    const phone = byId("callback-phone").value.trim();
-    if (mode === "phone" && !/^\+?[0-9][0-9 ()-]{5,30}$/.test(phone)) {
-      this.callbackFailed("error.phone_needed");
-      byId("callback-phone").focus();
-      return;
-    }
-    this.phone = phone;
-    this.sent(this.protocol.queueCallback(mode, mode === "phone" ? phone : undefined), "callback");
-  }
-
-  callbackFailed(key) {
-    show(this.callbackForm, true);
-    render(this.callbackError, key);
-    show(this.callbackError, true);
+    show(byId("leave-open"), !["on_hold", "in_call"].includes(state.state));
+    if (["on_hold", "in_call"].includes(state.state)) show(this.leaveConfirm, false);
+    // Self-help and the assistant are for waiting, not for a call on hold or starting.
+    const helping = ["waiting", "offered", "callback_pending"].includes(state.state);
+    show(byId("self-help"), helping);
+    show(byId("assistant"), helping);
   }
 
   /** The call was handed to another queue or agent (true), or a call started (false). */
@@ -140,7 +99,11 @@ export class WaitingRoom {
     this.transferred = transferred;
   }
 
-  /** queue.notice: a message from the desk (text, never markup). */
+  /**
+   * queue.notice: a message from the desk (text, never markup), kept in the list and
+   * announced through a status line that is always on the page (a live region that
+   * only appears with its first message may not be read).
+   */
   notice({ text, at }) {
     const item = make("li", { className: "notice" });
     if (at) {
@@ -151,5 +114,6 @@ export class WaitingRoom {
     item.append(make("span", { text: String(text || "") }));
     byId("notice-list").append(item);
     show(byId("notices"), true);
+    byId("notice-announce").textContent = t("waiting.notices.announce", { text: String(text || "") });
   }
 }

@@ -1,0 +1,51 @@
+// A message from the desk to everyone waiting in one queue (staff.message; the desk
+// confirms with staff.sent and shows it to those patients as queue.notice). The same
+// form serves the agent console (the agent's queues) and the admin console (all).
+
+import { byId, fillSelect, setText } from "./dom.js";
+
+export class StaffMessageForm {
+  /**
+   * @param {object} options
+   * @param {import("./protocol.js").Protocol} options.protocol
+   * @param {(id: string|null, purpose: string) => void} options.sent
+   * @param {string} [options.prefix]  the ids: <prefix>-form, -queue, -text, -status
+   */
+  constructor({ protocol, sent, prefix = "notice" }) {
+    this.queue = byId(`${prefix}-queue`);
+    this.text = byId(`${prefix}-text`);
+    this.status = byId(`${prefix}-status`);
+    this.names = [];
+    byId(`${prefix}-form`).addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this.text.value.trim();
+      if (!text) {
+        setText(this.status, "Write the message first.");
+        this.text.focus();
+        return;
+      }
+      setText(this.status, "Sending…");
+      sent(protocol.staffMessage(this.queue.value, text), "staff");
+    });
+  }
+
+  /** The queues that can be messaged. */
+  setQueues(names) {
+    if (names.join() === this.names.join()) return;
+    this.names = [...names];
+    fillSelect(
+      this.queue,
+      names.map((name) => ({ value: name, label: name })),
+    );
+  }
+
+  /** staff.sent */
+  delivered(queue) {
+    setText(this.status, `Sent to everyone waiting in ${queue}.`);
+    this.text.value = "";
+  }
+
+  failed(message) {
+    setText(this.status, message || "The message was not sent.");
+  }
+}
