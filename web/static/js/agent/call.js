@@ -3,35 +3,28 @@
 // impolite peer: it makes the offers and restarts ICE when the connection drops or
 // the patient comes back after a reconnect.
 
+import { CallView } from "../lib/call-view.js";
 import { ChatView } from "../lib/chat.js";
 import { byId, fillSelect, setText, show, timeOfDay } from "../lib/dom.js";
 import { LocalMedia, play } from "../lib/media.js";
-import { CallPeer } from "../lib/peer.js";
 import { renderContext } from "./context.js";
 
 const QUALITY = { unknown: "checking…", good: "good", fair: "fair", poor: "poor" };
 
-export class AgentCall {
+export class AgentCall extends CallView {
   /**
    * @param {object} options
    * @param {import("../lib/protocol.js").Protocol} options.protocol
    * @param {(id: string|null, purpose: string) => void} options.sent
    */
   constructor({ protocol, sent }) {
-    this.protocol = protocol;
+    super({ protocol, media: new LocalMedia() });
     this.sent = sent;
-    this.media = new LocalMedia();
-    this.peer = null;
-    this.callId = "";
     this.patient = {};
     this.muted = false;
     this.cameraOff = false;
     this.onHold = false;
-    this.peerAway = false;
-    this.socketDown = false;
     this.starting = null;
-    this.remote = byId("remote-video");
-    this.self = byId("self-video");
     this.chatView = new ChatView({
       log: byId("chat-log"),
       form: byId("chat-form"),
@@ -106,65 +99,20 @@ export class AgentCall {
     if (this.media.audio) this.media.audio.enabled = !this.muted;
     if (this.media.video) play(this.self, this.media.stream);
     this.drawControls();
-    this.listDevices();
+    this.listDevices("camera-select", "microphone-select", "None");
   }
 
   connect(message) {
-    this.peer = new CallPeer({
-      ice: message.ice,
-      polite: message.polite,
-      initiator: message.initiator,
+    this.peer = this.createPeer(message, {
       tracks: { audio: this.media.audio, video: this.media.video },
-      signal: (kind, payload) => {
-        if (kind === "description") this.protocol.callSdp(payload);
-        else this.protocol.callIce(payload);
-      },
-      onRemoteStream: (stream) => this.showRemote(stream),
-      onState: (state) => this.connectionState(state),
-      onQuality: ({ level }) => {
-        const quality = byId("call-quality");
-        setText(quality, QUALITY[level]);
-        quality.dataset.quality = level;
-      },
     });
     this.hold(this.onHold);
   }
 
-  async listDevices() {
-    const devices = await LocalMedia.devices();
-    const none = [{ value: "", label: "None" }];
-    fillSelect(
-      byId("camera-select"),
-      devices.videoinput.length ? devices.videoinput : none,
-      this.media.deviceIds.video,
-    );
-    fillSelect(
-      byId("microphone-select"),
-      devices.audioinput.length ? devices.audioinput : none,
-      this.media.deviceIds.audio,
-    );
-  }
-
-  async showRemote(stream) {
-    const playing = await play(this.remote, stream);
-    show(byId("play-button"), !playing);
-  }
-
-  description(description) {
-    if (this.peer) this.peer.handleDescription(description);
-  }
-
-  candidate(candidate) {
-    if (this.peer) this.peer.handleCandidate(candidate);
-  }
-
-  chat(message) {
-    this.chatView.add(message);
-  }
-
-  connectionState(state) {
-    if (["connected", "reconnecting", "failed"].includes(state)) this.protocol.callMedia(state);
-    this.drawStatus();
+  showQuality({ level }) {
+    const quality = byId("call-quality");
+    setText(quality, QUALITY[level]);
+    quality.dataset.quality = level;
   }
 
   drawStatus(text) {
@@ -178,23 +126,6 @@ export class AgentCall {
     }
     setText(byId("call-status"), status);
     show(byId("call-status"), Boolean(status));
-  }
-
-  /** call.peer: the patient's socket dropped, or is back (then renegotiate). */
-  peerStatus(status) {
-    this.peerAway = status === "reconnecting";
-    if (status === "connected" && this.peer) this.peer.restartIce();
-    this.drawStatus();
-  }
-
-  peerMedia(state) {
-    if (state === "connected") this.peerAway = false;
-    this.drawStatus();
-  }
-
-  socketStatus(down) {
-    this.socketDown = down;
-    if (this.active) this.drawStatus();
   }
 
   /** call.hold: the patient waits in the waiting room; nothing of the agent is sent. */

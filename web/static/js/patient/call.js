@@ -2,32 +2,25 @@
 // only, device switch, chat, connection quality, "Reconnecting…", end.
 // The patient is the polite peer: the agent offers, this page answers.
 
+import { CallView } from "../lib/call-view.js";
 import { ChatView } from "../lib/chat.js";
-import { byId, fillSelect, show } from "../lib/dom.js";
+import { byId, show } from "../lib/dom.js";
 import { onLanguageChange, render, t } from "../lib/i18n.js";
 import { LocalMedia, play } from "../lib/media.js";
-import { CallPeer } from "../lib/peer.js";
 
-export class PatientCall {
+export class PatientCall extends CallView {
   /**
    * @param {object} options
    * @param {import("../lib/protocol.js").Protocol} options.protocol
    * @param {LocalMedia} options.media
    */
   constructor({ protocol, media }) {
-    this.protocol = protocol;
-    this.media = media;
-    this.peer = null;
-    this.callId = "";
+    super({ protocol, media });
     this.peerName = "";
     this.muted = false;
     this.cameraOff = false;
     this.audioOnly = false;
     this.onHold = false;
-    this.socketDown = false;
-    this.peerAway = false;
-    this.remote = byId("remote-video");
-    this.self = byId("self-video");
     this.status = byId("call-status");
     this.quality = byId("call-quality");
     this.chatView = new ChatView({
@@ -56,10 +49,6 @@ export class PatientCall {
     this.drawControls();
   }
 
-  get active() {
-    return this.peer !== null;
-  }
-
   /** call.started (a new call, or the same call again after a reconnect). */
   start(message) {
     const sameCall = message.call === this.callId && this.peer !== null;
@@ -78,18 +67,7 @@ export class PatientCall {
     if (!message.resumed) sessionStorage.removeItem("vd.surveyed");
     this.close();
     this.callId = message.call;
-    this.peer = new CallPeer({
-      ice: message.ice,
-      polite: message.polite,
-      initiator: message.initiator,
-      signal: (kind, payload) => {
-        if (kind === "description") this.protocol.callSdp(payload);
-        else this.protocol.callIce(payload);
-      },
-      onRemoteStream: (stream) => this.showRemote(stream),
-      onState: (state) => this.connectionState(state),
-      onQuality: (quality) => this.showQuality(quality),
-    });
+    this.peer = this.createPeer(message);
     // The agent's offer waits until the camera and microphone are ready, so the
     // answer sends them at once.
     const peer = this.peer;
@@ -119,51 +97,12 @@ export class PatientCall {
     else this.self.srcObject = null;
     show(byId("call-no-media"), !has.audio && !has.video);
     this.drawControls();
-    this.listDevices();
-  }
-
-  async listDevices() {
-    const devices = await LocalMedia.devices();
-    const none = [{ value: "", label: t("lobby.media.none") }];
-    fillSelect(
-      byId("call-camera-select"),
-      devices.videoinput.length ? devices.videoinput : none,
-      this.media.deviceIds.video,
-    );
-    fillSelect(
-      byId("call-microphone-select"),
-      devices.audioinput.length ? devices.audioinput : none,
-      this.media.deviceIds.audio,
-    );
-  }
-
-  async showRemote(stream) {
-    const playing = await play(this.remote, stream);
-    show(byId("play-button"), !playing);
+    this.listDevices("call-camera-select", "call-microphone-select", t("lobby.media.none"));
   }
 
   async playRemote() {
     const playing = await play(this.remote, this.remote.srcObject);
     show(byId("play-button"), !playing);
-  }
-
-  description(description) {
-    if (this.peer) this.peer.handleDescription(description);
-  }
-
-  candidate(candidate) {
-    if (this.peer) this.peer.handleCandidate(candidate);
-  }
-
-  chat(message) {
-    this.chatView.add(message);
-  }
-
-  connectionState(state) {
-    if (state === "connected") this.protocol.callMedia("connected");
-    else if (state === "reconnecting") this.protocol.callMedia("reconnecting");
-    else if (state === "failed") this.protocol.callMedia("failed");
-    this.drawStatus();
   }
 
   drawStatus() {
@@ -178,25 +117,6 @@ export class PatientCall {
       render(this.status, null);
       show(this.status, false);
     }
-  }
-
-  /** call.peer: the agent's socket dropped, or came back. */
-  peerStatus(status) {
-    this.peerAway = status === "reconnecting";
-    if (status === "connected" && this.peer && this.peer.initiator) this.peer.restartIce();
-    this.drawStatus();
-  }
-
-  /** The page's own socket is down (or back). */
-  socketStatus(down) {
-    this.socketDown = down;
-    if (this.peer) this.drawStatus();
-  }
-
-  /** call.peer_media: the agent's media state (nothing to do but show it). */
-  peerMedia(state) {
-    if (state === "connected") this.peerAway = false;
-    this.drawStatus();
   }
 
   showQuality({ level }) {
