@@ -143,8 +143,22 @@ class Bot:
         )
         if not self.use_cookie:
             await self._ws.send_json({"type": "auth", "token": self.token, "role": self.role})
-        self._reader = asyncio.create_task(self._read(self._ws))
-        return await self.next("welcome", timeout=CONNECT_TIMEOUT)
+        mark = len(self.received)
+        ws = self._ws
+        self._reader = asyncio.create_task(self._read(ws))
+        # This socket's own welcome; a socket the desk closes first (1013 while Redis is
+        # down, 1008 for a bad token) is a failed attempt, not a connection.
+        welcomed: list[dict[str, Any]] = []
+
+        def settled() -> bool:
+            welcomed.extend(m for m in self.received[mark:] if m.get("type") == "welcome")
+            return bool(welcomed) or ws.closed
+
+        await self.wait_for(settled, CONNECT_TIMEOUT, what="welcome")
+        if not welcomed:
+            error = next((m for m in self.received[mark:] if m.get("type") == "error"), {})
+            raise ClientError(error.get("code", "closed"), error.get("message", "closed"))
+        return welcomed[0]
 
     async def reconnect(self) -> dict[str, Any]:
         """Drop the socket and open a new one (the session cookie stays)."""
