@@ -206,7 +206,9 @@ class Bot:
         self.close_code = ws.close_code
         async with self._changed:
             self._changed.notify_all()
-        if self.auto_reconnect and not self._closing and ws is self._ws:
+        reconnecting = self._reconnecting is not None and not self._reconnecting.done()
+        if self.auto_reconnect and not self._closing and ws is self._ws and not reconnecting:
+            # One reconnect loop at a time: a socket that fails inside it is its business.
             self._reconnecting = asyncio.create_task(self._reconnect_loop())
 
     async def _reconnect_loop(self) -> None:

@@ -159,12 +159,16 @@ async def test_agent_drop_mid_call_resumes_within_grace(
         await agent.connect()
         await in_call(patient, agent)
         call_id = agent.call_id
+        await patient.send("call.chat", text=canary.CHAT_TEXT)
+        await agent.wait_for(lambda: len(agent.chats) == 1, 5, "chat")
+        await asyncio.sleep(0.5)  # the history is written behind the conversation
         mark = len(patient.received)
         await agent.reconnect()  # a dropped connection, back within the grace period
         await patient.next("call.peer", after=mark, status="reconnecting")
         await patient.next("call.peer", after=mark, status="connected")
         resumed = await agent.next("call.started", resumed=True)
         assert resumed["call"] == call_id
+        assert [c["text"] for c in resumed["history"]] == [canary.CHAT_TEXT]
         await media_flows(patient, agent)
         assert not await events_of(desk_redis, trio, "call_ended")
     finally:
