@@ -7,7 +7,7 @@ message handler; it carries no per-socket state.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -22,6 +22,7 @@ from server.ratelimit import RateLimiter
 from server.selfhelp.search import ArticleIndex
 from server.settings import Settings
 from server.ws.hub import Hub
+from signaling.echo import EchoPeer
 from signaling.ice import IceConfig
 from signaling.relay import Relay
 
@@ -42,6 +43,8 @@ class Desk:
     ice: IceConfig
     help: ArticleIndex
     chat_log: ChatLog
+    # Lobby connection tests running in this process (each one costs CPU).
+    echo_peers: set[EchoPeer] = field(default_factory=set)
 
     async def notify(self, participant: str, message: dict[str, Any]) -> bool:
         """Send to a participant wherever they are connected; never raises.

@@ -163,7 +163,7 @@ async def _on_connect(desk: Desk, conn: Connection) -> None:
 
 
 async def _on_close(desk: Desk, conn: Connection) -> None:
-    await lobby.stop(conn)
+    await lobby.stop(desk, conn)
     last = desk.hub.remove(conn)
     log.info("%s %s disconnected (close code %s)", conn.role, conn.participant, conn.ws.close_code)
     if not last:

@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 MAX_ECHO_PEERS = 6  # each one decodes and re-encodes video: CPU per test
 TESTS_PER_MINUTE = 6
-_running: dict[int, EchoPeer] = {}
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
@@ -39,7 +38,7 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         except ValueError as exc:
             raise Conflict(str(exc), code="candidate_invalid") from None
     elif message.type == "lobby.test_end":
-        await stop(conn)
+        await stop(desk, conn)
 
 
 async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
@@ -51,32 +50,33 @@ async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     except SdpRejected as exc:
         raise Conflict(exc.message, code=exc.code) from None
     await desk.limiter.hit(f"echo:{conn.participant}", TESTS_PER_MINUTE)
-    await stop(conn)
-    if len(_running) >= MAX_ECHO_PEERS:
+    await stop(desk, conn)
+    running = desk.echo_peers
+    if len(running) >= MAX_ECHO_PEERS:
         raise Unavailable(
             "The connection test is busy. Please try again in a minute.", code="test_busy"
         )
     echo = EchoPeer(desk.ice, connect_timeout=10.0, max_lifetime=60.0, session_id=conn.participant)
     conn.echo = echo
-    _running[id(echo)] = echo
-    asyncio.get_running_loop().create_task(_forget_when_closed(echo))
+    running.add(echo)
+    asyncio.get_running_loop().create_task(_forget_when_closed(desk, echo))
     try:
         answer = await echo.answer(description["sdp"])
     except ValueError as exc:
-        await stop(conn)
+        await stop(desk, conn)
         raise Conflict(str(exc), code="sdp_invalid") from None
     await conn.send({"type": "lobby.test_answer", "description": {"type": "answer", "sdp": answer}})
 
 
-async def _forget_when_closed(echo: EchoPeer) -> None:
+async def _forget_when_closed(desk: Desk, echo: EchoPeer) -> None:
     await echo.closed.wait()
-    _running.pop(id(echo), None)
+    desk.echo_peers.discard(echo)
 
 
-async def stop(conn: Connection) -> None:
+async def stop(desk: Desk, conn: Connection) -> None:
     """End the connection's test (idempotent); the peer is always closed."""
     echo = conn.echo
     conn.echo = None
     if isinstance(echo, EchoPeer):
         await echo.close()
-        _running.pop(id(echo), None)
+        desk.echo_peers.discard(echo)
