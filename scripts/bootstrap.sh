@@ -50,15 +50,28 @@ ensure_venv() {
             "$python" -m venv "$VENV"
         fi
     fi
-    local wanted stamp
-    wanted="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)-${EXTRAS}"
+    local project stamp installed
+    project="$(sha256sum < "$ROOT/pyproject.toml" | cut -d' ' -f1)"
     stamp="$VENV/.videodesk-installed"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    installed="$(cat "$stamp" 2>/dev/null || true)"
+    # Reinstall when pyproject.toml changed, or when extras are wanted that the last
+    # install did not have (an install with test,dev also serves ./scripts/serve).
+    if ! stamp_covers "$installed" "$project" "$EXTRAS"; then
         say "installing videodesk and its dependencies into $VENV"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
         local target="$ROOT"
         [ -z "$EXTRAS" ] || target="$ROOT[$EXTRAS]"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$target" >&2
-        echo "$wanted" > "$stamp"
+        echo "$project $EXTRAS" > "$stamp"
     fi
+}
+
+stamp_covers() {  # stamp_covers "<hash> <extras>" HASH EXTRAS
+    local hash="${1%% *}" have="${1#* }" extra
+    [ "$hash" = "$2" ] || return 1
+    [ "$1" != "$hash" ] || have=""
+    for extra in ${3//,/ }; do
+        case ",$have," in *",$extra,"*) ;; *) return 1 ;; esac
+    done
+    return 0
 }
