@@ -24,16 +24,17 @@ from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.middleware import error_middleware, security_headers
 from server.queue.engine import QueueEngine, Timing
-from server.ratelimit import RateLimiter
+from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.articles import load_articles
 from server.selfhelp.search import ArticleIndex
 from server.settings import Settings
 from server.store import EMBEDDED_NOTICE, connect, embedded_reader
 from server.ticker import Ticker
-from server.ws import staff
+from server.ws import patient, staff
 from server.ws.endpoint import close_all, websocket
 from server.ws.hub import Hub
 from server.ws.presence import Presence
+from server.ws.sockets import OpenSockets
 from signaling.ice import IceConfig
 from signaling.relay import Relay, RelayKeys
 
@@ -72,7 +73,6 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("%s", EMBEDDED_NOTICE)
     redis = connect(settings)
     app[appkeys.REDIS] = redis
-    app[appkeys.RATE_LIMITER] = RateLimiter(redis, app[appkeys.KEYS])
     yield
     await redis.aclose()
 
@@ -82,6 +82,9 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     secret, source = load_secret(settings)
     log.info("signing tokens with the key from %s", source)
     keyring = Keyring.from_secrets(secret, settings.previous_secrets)
+    limiter = RateLimiter(app[appkeys.REDIS], app[appkeys.KEYS], keyring.address_key())
+    app[appkeys.RATE_LIMITER] = limiter
+    app[appkeys.LOGIN_FAILURES] = LoginFailures(limiter)
     revocation_file = settings.secret_file.with_name("revoked") if settings.embedded else None
     tokens = TokenService(
         app[appkeys.REDIS],
@@ -108,7 +111,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.embedded
         else connect(settings, max_connections=2, socket_timeout=None)
     )
-    hub = Hub()
+    hub = Hub(settings.max_unauthenticated_per_address)
     presence_holder: list[Presence] = []
 
     async def on_broadcast(message: dict[str, Any]) -> None:
@@ -146,7 +149,15 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         tokens=app[appkeys.TOKENS],
         sessions=app[appkeys.SESSIONS],
         limiter=app[appkeys.RATE_LIMITER],
+        login_failures=app[appkeys.LOGIN_FAILURES],
         hub=hub,
+        sockets=OpenSockets(
+            redis,
+            keys,
+            lifecycle.process_id,
+            per_session=settings.max_sockets_per_session,
+            per_token=settings.max_sockets_per_token,
+        ),
         relay=relay,
         ice=IceConfig(
             servers=settings.ice_servers,
@@ -178,6 +189,9 @@ async def broadcast_received(desk: Desk, presence: Presence, message: dict[str, 
     kind = message.get("kind")
     if kind == "revoke":
         await desk.hub.close_token(str(message.get("jti", "")), "This link has been withdrawn.")
+        patients = message.get("patients")
+        if isinstance(patients, list):
+            await patient.remove_revoked(desk, [str(p) for p in patients])
     elif kind == "queue":
         presence.queue_changed(str(message.get("queue", "")))
     elif kind == "notice":

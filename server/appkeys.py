@@ -14,7 +14,7 @@ from server.auth.tokens import TokenService
 from server.desk import Desk
 from server.keys import Keys
 from server.lifecycle import Lifecycle
-from server.ratelimit import RateLimiter
+from server.ratelimit import LoginFailures, RateLimiter
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -23,5 +23,6 @@ REDIS = web.AppKey("redis", Redis)
 TOKENS = web.AppKey("tokens", TokenService)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+LOGIN_FAILURES = web.AppKey("login_failures", LoginFailures)
 SESSIONS = web.AppKey("sessions", SessionStore)
 DESK = web.AppKey("desk", Desk)

@@ -18,10 +18,11 @@ from server.chatlog import ChatLog
 from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.queue.engine import QueueEngine
-from server.ratelimit import RateLimiter
+from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.search import ArticleIndex
 from server.settings import Settings
 from server.ws.hub import Hub
+from server.ws.sockets import OpenSockets
 from signaling.echo import EchoPeer
 from signaling.ice import IceConfig
 from signaling.relay import Relay
@@ -38,7 +39,9 @@ class Desk:
     tokens: TokenService
     sessions: SessionStore
     limiter: RateLimiter
+    login_failures: LoginFailures
     hub: Hub
+    sockets: OpenSockets
     relay: Relay
     ice: IceConfig
     help: ArticleIndex

@@ -52,6 +52,11 @@ class Conflict(DeskError):
     status = 409
 
 
+class UnsupportedMediaType(DeskError):
+    code = "unsupported_media_type"
+    status = 415
+
+
 class TooManyRequests(DeskError):
     code = "rate_limited"
     status = 429

@@ -18,6 +18,7 @@ EVENTS_MAXLEN = 200_000
 INBOX_MAXLEN = 10_000
 PROCESS_TTL = 15
 RATE_WINDOW = 60
+SOCKET_LEASE_MS = 15_000  # an open socket's count lapses this long after its process dies
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,15 @@ class Keys:
     def token_sessions(self, jti: str) -> str:
         """Set of session ids created from one token, so revocation can end them."""
         return f"{self.prefix}toksess:{jti}"
+
+    def session_sockets(self, sid: str) -> str:
+        """Sorted set of the open sockets of one session on every process (member:
+        ``<process>:<n>``, score: lease deadline in ms, renewed while the socket is open)."""
+        return f"{self.prefix}socks:s:{sid}"
+
+    def token_sockets(self, jti: str) -> str:
+        """The same for every socket opened with one token (desk links excepted)."""
+        return f"{self.prefix}socks:t:{jti}"
 
     def rate(self, bucket: str) -> str:
         """Fixed-window counter for rate limits shared by every process."""

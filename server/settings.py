@@ -12,11 +12,14 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
+IPNetwork = IPv4Network | IPv6Network
+LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
@@ -72,6 +75,12 @@ class Settings:
     drain_seconds: float = 2.0
     log_level: str = "INFO"
     content_dir: Path | None = None
+    metrics_token: str | None = None
+    metrics_allow: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
+    max_sockets_per_session: int = 4
+    max_sockets_per_token: int = 4
+    max_unauthenticated_per_address: int = 10
+    echo_addresses: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -130,6 +139,20 @@ class Settings:
             drain_seconds=reader.get("VIDEODESK_DRAIN_SECONDS", 2.0, _seconds(0, 120)),
             log_level=reader.get("VIDEODESK_LOG_LEVEL", "INFO", _log_level),
             content_dir=reader.get("VIDEODESK_CONTENT_DIR", None, _existing_dir),
+            metrics_token=reader.get("VIDEODESK_METRICS_TOKEN", None, _secret),
+            metrics_allow=reader.get("VIDEODESK_METRICS_ALLOW", LOOPBACK_NETWORKS, _networks),
+            max_sockets_per_session=reader.get(
+                "VIDEODESK_MAX_SOCKETS_PER_SESSION", 4, _int_range(1, 100)
+            ),
+            max_sockets_per_token=reader.get(
+                "VIDEODESK_MAX_SOCKETS_PER_TOKEN", 4, _int_range(1, 100)
+            ),
+            max_unauthenticated_per_address=reader.get(
+                "VIDEODESK_MAX_UNAUTHENTICATED_PER_ADDRESS", 10, _int_range(1, 10_000)
+            ),
+            echo_addresses=reader.get(
+                "VIDEODESK_ECHO_ADDRESSES", _default_echo_addresses(public_url), _addresses
+            ),
         )
         if settings.relay_only and not any(s.startswith("turn") for s in settings.ice_servers):
             raise SettingsError(
@@ -328,3 +351,41 @@ def parse_queues(raw: str) -> tuple[QueueConfig, ...]:
     if not queues:
         raise ValueError("expected at least one queue")
     return tuple(queues)
+
+
+def _networks(raw: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDR blocks (``10.0.0.0/8,::1/128``) or single addresses."""
+    networks = []
+    for item in raw.split(","):
+        item = item.strip()
+        if item:
+            try:
+                networks.append(ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"expected CIDR blocks like 10.0.0.0/8, got {item!r}") from None
+    return tuple(networks)
+
+
+def _addresses(raw: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses (no names, no ranges)."""
+    addresses = []
+    for item in raw.split(","):
+        item = item.strip()
+        if item:
+            try:
+                addresses.append(str(ip_address(item)))
+            except ValueError:
+                raise ValueError(f"expected IP addresses like 203.0.113.7, got {item!r}") from None
+    return tuple(addresses)
+
+
+def _default_echo_addresses(public_url: str) -> tuple[str, ...]:
+    """The address the lobby's test peer may advertise: the public URL's host when it is
+    an IP address (a trial desk on loopback, a desk on a LAN), otherwise none."""
+    host = urlsplit(public_url).hostname or ""
+    if host == "localhost":
+        return ("127.0.0.1",)
+    try:
+        return (str(ip_address(host)),)
+    except ValueError:
+        return ()

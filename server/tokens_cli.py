@@ -98,7 +98,7 @@ async def issue_from_cli(settings: Settings, args: argparse.Namespace) -> int:
 async def revoke_from_cli(settings: Settings, jti: str, server_url: str | None) -> int:
     if not settings.embedded:
         service = _service(settings, real_redis=True)
-        known = await service.revoke(jti)
+        known = await service.revoke(jti, unknown_ok=True)
         print(f"revoked {jti}" + ("" if known else " (not in the token list; denied all the same)"))
         return 0
     service = _service(settings, real_redis=False)

@@ -25,6 +25,7 @@ from aiortc.sdp import candidate_from_sdp
 from av.frame import Frame
 from av.packet import Packet
 
+from signaling.candidates import CandidateScope
 from signaling.ice import IceConfig, aiortc_configuration
 from signaling.media import FrameCounter
 from signaling.sdp import CandidateBudget, SdpRejected, check_description
@@ -61,7 +62,8 @@ class EchoPeer:
     ``ice`` gives the STUN/TURN servers (none is fine: host candidates only); the peer
     closes itself when not connected ``connect_timeout`` seconds after it was created, and
     ``max_lifetime`` seconds after it was created in any case. ``session_id`` is an opaque
-    id for log lines.
+    id for log lines. ``scope`` limits the client's candidates the peer sends checks to
+    and the addresses it advertises (:mod:`signaling.candidates`).
 
     Create it inside a running event loop: the watchdog starts at once, so the peer closes
     itself even if :meth:`answer` is never called. Await ``closed`` to learn when it has
@@ -75,6 +77,7 @@ class EchoPeer:
         connect_timeout: float = 10.0,
         max_lifetime: float = 60.0,
         session_id: str = "-",
+        scope: CandidateScope | None = None,
     ) -> None:
         if connect_timeout <= 0 or max_lifetime <= 0:
             raise ValueError("timeouts must be positive")
@@ -83,6 +86,8 @@ class EchoPeer:
         self.connect_timeout = connect_timeout
         self.max_lifetime = max_lifetime
         self.session_id = session_id
+        self.scope = scope
+        """Which candidates may be used and advertised (None: any, for tests of the peer)."""
         self.frames_echoed = 0
         """Video frames sent back."""
         self.audio_frames_echoed = 0
@@ -151,6 +156,8 @@ class EchoPeer:
             raise ValueError("the offer could not be answered") from exc
 
     async def _negotiate(self, offer_sdp: str) -> str:
+        if self.scope is not None:
+            offer_sdp = self.scope.filter_remote_sdp(offer_sdp)
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         self._remote_applied = True
         early, self._early_candidates = self._early_candidates, []
@@ -160,7 +167,7 @@ class EchoPeer:
         # carries them and nothing is trickled back.
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         sdp: str = self._pc.localDescription.sdp
-        return sdp
+        return sdp if self.scope is None else self.scope.filter_local_sdp(sdp)
 
     async def add_candidate(
         self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
@@ -187,6 +194,11 @@ class EchoPeer:
                 raise ValueError("the candidate could not be parsed") from None
             parsed.sdpMid = sdp_mid
             parsed.sdpMLineIndex = sdp_mline_index
+            problem = None if self.scope is None else self.scope.remote_problem(candidate)
+            if problem is not None:
+                # Not an error of the client's: the test simply does not use it.
+                logger.debug("echo %s: candidate not used (%s)", self.session_id, problem)
+                return
         if not self._remote_applied:
             self._early_candidates.append(parsed)
             return

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from signaling.text import text_problem
+
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -49,15 +51,12 @@ def _fail(name: str, what: str) -> ProtocolError:
     return ProtocolError("invalid_field", f"{name}: {what}")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def text(
     limit: int, *, pattern: str | None = None, lines: bool = False
 ) -> Callable[[str, Any], str]:
-    """A string of at most ``limit`` characters, without control characters.
+    """A string of at most ``limit`` characters that :func:`text_problem` accepts.
 
-    ``lines`` allows line breaks (chat, notes); ``pattern`` is a full-match regex.
+    ``lines`` allows tabs and line breaks (chat, notes); ``pattern`` is a full-match regex.
     """
     compiled = re.compile(pattern) if pattern else None
 
@@ -66,8 +65,9 @@ def text(
             raise _fail(name, "must be text")
         if len(value) > limit:
             raise _fail(name, f"longer than {limit} characters")
-        if _CONTROL.search(value) or (not lines and ("\n" in value or "\r" in value)):
-            raise _fail(name, "contains control characters")
+        problem = text_problem(value, lines=lines)
+        if problem is not None:
+            raise _fail(name, problem)
         if compiled is not None and not compiled.fullmatch(value):
             raise _fail(name, "is not in the expected form")
         return value

@@ -126,7 +126,7 @@ async def test_agent_token_cannot_claim_to_be_an_admin(
 async def test_revoking_a_token_closes_its_live_socket(
     live_desk: LiveDesk, http: aiohttp.ClientSession
 ) -> None:
-    issued = live_desk.tokens.mint(TokenRequest(typ="agent", queues=("billing",)))
+    issued = await live_desk.tokens.issue(TokenRequest(typ="agent", queues=("billing",)))
     ws = await raw_socket(live_desk, http, issued.token, role="agent")
     await live_desk.tokens.revoke(issued.claims.jti)
     assert (await next_of(ws, "error"))["code"] == "token_revoked"

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from server.errors import BadRequest
+from signaling.text import text_problem
 
 MAX_BODY = 16 * 1024
 
@@ -35,8 +36,9 @@ def text(body: dict[str, Any], name: str, *, limit: int, default: str = "") -> s
     value = body.get(name, default)
     if not isinstance(value, str) or len(value) > limit:
         raise BadRequest(f"{name} must be text of at most {limit} characters")
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        raise BadRequest(f"{name} must not contain control characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise BadRequest(f"{name} {problem}")
     return value.strip()
 
 

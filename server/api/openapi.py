@@ -161,8 +161,11 @@ def _paths() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {JSON: {"schema": {
                     "type": "object", "additionalProperties": False, "required": ["token"],
                     "properties": {"token": {"type": "string", "maxLength": 4096}}}}}},
+                "description": "Refused (403) from an Origin not on the allow-list; the body "
+                               "must be application/json (415 otherwise): login CSRF.",
                 "responses": {"201": _ok("Session created (Set-Cookie vd_patient or vd_agent)",
-                                         {"$ref": REF + "Session"}), **ERRORS},
+                                         {"$ref": REF + "Session"}), **ERRORS,
+                              "415": _error("The body is not application/json")},
             },
             "get": {"summary": "The current session", "parameters": [AS_ROLE], "responses": {
                 "200": _ok("The session", {"$ref": REF + "Session"}), **ERRORS}},
@@ -193,7 +196,8 @@ def _paths() -> dict[str, Any]:
                                 "schema": {"type": "string", "maxLength": 64}}],
                 "responses": {"200": _ok("Revoked", {"type": "object", "properties": {
                     "jti": {"type": "string"}, "revoked": {"type": "boolean"},
-                    "known": {"type": "boolean"}}}), **ERRORS},
+                    "known": {"type": "boolean"}}}), **ERRORS,
+                    "404": _error("The desk never issued a token with this id")},
             }
         },
         "/api/v1/dashboard": {"get": {"summary": "Live view per queue and per agent",

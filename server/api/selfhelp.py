@@ -29,9 +29,8 @@ async def read_article(request: web.Request) -> web.Response:
 
 
 async def search(request: web.Request) -> web.Response:
-    await request.app[appkeys.RATE_LIMITER].hit(
-        f"help:{client_address(request)}", SEARCHES_PER_MINUTE
-    )
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.hit(limiter.address_bucket("help", client_address(request)), SEARCHES_PER_MINUTE)
     body = await json_object(request, {"q"})
     query = text(body, "q", limit=500)
     hits = request.app[appkeys.DESK].help.search(query, limit=10, minimum=0.1)

@@ -13,25 +13,54 @@ from aiohttp import web
 
 from server import appkeys
 from server.api.body import json_object, text
+from server.audit import audit
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Claims
-from server.errors import BadRequest, Forbidden, Unauthorized
+from server.errors import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
+from server.origins import origin_allowed
 
 EXCHANGES_PER_MINUTE = 30
 
 
 async def create_session(request: web.Request) -> web.Response:
     app = request.app
-    await app[appkeys.RATE_LIMITER].hit(f"session:{client_address(request)}", EXCHANGES_PER_MINUTE)
+    _refuse_cross_site(request)
+    address = client_address(request)
+    limiter = app[appkeys.RATE_LIMITER]
+    await limiter.hit(limiter.address_bucket("session", address), EXCHANGES_PER_MINUTE)
+    failures = app[appkeys.LOGIN_FAILURES]
+    await failures.check(address)
     body = await json_object(request, {"token"})
     token = text(body, "token", limit=4096)
-    claims = await _claims(request, token)
+    try:
+        claims = await _claims(request, token)
+    except Unauthorized as failure:
+        await audit(app[appkeys.REDIS], app[appkeys.KEYS], "auth_failed", where="session",
+                    reason=failure.code)  # fmt: skip
+        await failures.record(address)
+        raise
     session = session_for(claims)
     await app[appkeys.SESSIONS].save(session)
     response = web.json_response({"session": session.public()}, status=201)
     _set_cookie(request, response, session)
     return response
+
+
+def _refuse_cross_site(request: web.Request) -> None:
+    """Login CSRF: another site must not be able to sign a browser in with its own token.
+
+    A browser always sends Origin with a POST, so one that is present must be on the
+    WebSocket's allow-list (``null`` and look-alikes are not); and only a JSON body is
+    read, which a cross-site form or a no-CORS fetch cannot send.
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None and not origin_allowed(
+        origin, request.app[appkeys.SETTINGS].allowed_origins
+    ):
+        raise Forbidden("This page's origin may not sign in to the desk.", code="bad_origin")
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("Send the token as a JSON body (application/json).")
 
 
 async def _claims(request: web.Request, token: str) -> Claims:

@@ -10,6 +10,7 @@ sign everyone out (keep them for one token lifetime, then drop them).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -55,6 +56,11 @@ class Keyring:
             old_key = make_key(old)
             accepted.setdefault(old_key.kid, old_key)
         return cls(current=key, accepted=accepted)
+
+    def address_key(self) -> bytes:
+        """A key for hashing client addresses into rate-limit bucket names (never the
+        signing key itself: a hash of it under its own label)."""
+        return hmac.new(self.current.secret, b"videodesk address tags", hashlib.sha256).digest()
 
     def lookup(self, kid: object) -> SigningKey | None:
         if not isinstance(kid, str):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from server.audit import audit
 from server.auth.keyring import Keyring
 from server.errors import BadRequest, NotFound, Unauthorized
 from server.keys import Keys
+from signaling.text import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ DEFAULT_TTL: dict[str, int] = {
     "desk": 90 * 24 * 3600,
 }
 MAX_TOKEN_TTL = 366 * 24 * 3600
+TOKEN_ENTRY_GRACE = 7 * 24 * 3600  # a token's list entry outlives it, so it can still be revoked
 PRIORITIES = ("normal", "urgent")
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def audience(issuer: str, role: Role) -> str:
@@ -195,7 +199,7 @@ class TokenService:
 
     async def record(self, issued: IssuedToken) -> None:
         claims = issued.claims
-        ttl = max(1, claims.exp - int(time.time()))
+        ttl = max(1, claims.exp - int(time.time())) + TOKEN_ENTRY_GRACE
         entry: dict[Any, Any] = {
             "jti": claims.jti,
             "role": claims.role,
@@ -221,9 +225,13 @@ class TokenService:
         """Verify signature and claims of a token for ``role`` (no I/O; no denylist check)."""
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise Unauthorized("missing or malformed token")
+        if not _COMPACT_JWS.fullmatch(token):
+            # Three base64url parts, nothing else: a lone surrogate or any non-ASCII
+            # character would make pyjwt raise UnicodeEncodeError, not a PyJWTError.
+            raise Unauthorized("malformed token")
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError):
             raise Unauthorized("malformed token") from None
         if "crit" in header:
             # We understand no JWS extensions: a critical one must be refused (RFC 7515 §4.1.11).
@@ -245,7 +253,7 @@ class TokenService:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token has expired", code="token_expired") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError):
             # PyJWTError covers InvalidKeyError too, which pyjwt raises (not
             # InvalidTokenError) in some key-confusion cases (SECURITY.md item 1).
             raise Unauthorized("token is not valid here") from None
@@ -262,17 +270,25 @@ class TokenService:
         return bool(await self._redis.exists(self._keys.revoked(jti)))
 
     # -- revoking and listing -------------------------------------------------
-    async def revoke(self, jti: str, *, exp: int | None = None) -> bool:
+    async def revoke(self, jti: str, *, exp: int | None = None, unknown_ok: bool = False) -> bool:
         """Deny a token until it would have expired. Returns False if the jti is unknown.
 
-        A token missing from the token list (minted offline, or its entry gone) is
-        still denied for ``exp`` or the longest token lifetime.
+        A jti the desk never issued is a :class:`NotFound` (nothing is written), unless
+        ``unknown_ok``: the command line, which holds the signing secret, may deny a token
+        minted offline, for ``exp`` or the longest token lifetime. A known token can be
+        revoked after it expired (its entry is kept for a week past expiry).
+
+        Every process closes the token's sockets and removes its patients from the
+        queue (or ends their call) when it reads the broadcast.
         """
-        if not jti or len(jti) > 64:
+        if not jti or len(jti) > 64 or text_problem(jti) is not None:
             raise BadRequest("not a token id")
         entry_key = self._keys.token(jti)
         stored_exp = await self._redis.hget(entry_key, "exp")
         known = stored_exp is not None
+        if not known and not unknown_ok:
+            raise NotFound("This desk never issued a token with that id.", code="unknown_token")
+        patients = await self._patients_of(jti)
         expiry = (
             int(stored_exp) if stored_exp is not None else (exp or int(time.time()) + MAX_TOKEN_TTL)
         )
@@ -285,7 +301,7 @@ class TokenService:
             # and closes this token's sockets.
             pipe.xadd(
                 self._keys.broadcast,
-                {"msg": json.dumps({"kind": "revoke", "jti": jti})},
+                {"msg": json.dumps({"kind": "revoke", "jti": jti, "patients": patients})},
                 maxlen=1000,
                 approximate=True,
             )
@@ -297,6 +313,20 @@ class TokenService:
                 handle.write(f"{jti} {expiry + LEEWAY_SECONDS}\n")
         log.info("token revoked jti=%s known=%s", jti, known)
         return known
+
+    async def _patients_of(self, jti: str) -> list[str]:
+        """The patients who joined with a token: its browser sessions' patients and the
+        patient a single-use invite was bound to on join."""
+        sids: set[str] = await self._redis.smembers(self._keys.token_sessions(jti))  # type: ignore[assignment]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid in sorted(sids):
+                pipe.hmget(self._keys.session(sid), ["role", "participant"])
+            pipe.get(self._keys.invite_used(jti))
+            *rows, owner = await pipe.execute()
+        patients = {participant for role, participant in rows if role == "patient" and participant}
+        if owner:
+            patients.add(owner)
+        return sorted(patients)
 
     async def load_revocations(self) -> int:
         """Embedded mode: put the revocations kept on disk back into the denylist."""

@@ -63,6 +63,7 @@ class QueueEngine:
         self.queues = {q.name: q for q in queues}
         self.timing = timing
         self._scripts = QueueScripts(redis, keys)
+        self._warned_queues: set[str] = set()
         self._targets = ",".join(f"{q.name}={q.target_seconds * 1000}" for q in queues)
 
     # -- validation -----------------------------------------------------------
@@ -168,7 +169,13 @@ class QueueEngine:
         self, aid: str, name: str, queues: Iterable[str], languages: Iterable[str]
     ) -> str:
         """Create or refresh an agent from their token. Returns their state."""
-        served = [q for q in queues if q in self.queues] or sorted(self.queues)
+        queues = list(queues)
+        # A token that names no queue serves them all; one that names only queues this
+        # desk no longer has serves none (it must not fall back to every queue).
+        served = [q for q in queues if q in self.queues] if queues else sorted(self.queues)
+        for unknown in sorted(set(queues) - set(self.queues) - self._warned_queues):
+            self._warned_queues.add(unknown)
+            log.warning("an agent token names queue %s, which this desk does not have", unknown)
         spoken = {lang for q in served for lang in self.queues[q].languages}
         chosen = [lang for lang in languages if lang in spoken] or sorted(spoken)
         (state,) = await self._scripts.run(

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from server.auth.sessions import Session
+from server.ws.sockets import SocketCount
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ class Connection:
     candidates: Any = None  # the CandidateBudget of the current call
     candidates_call: str = ""
     echo: Any = None  # the lobby's EchoPeer while a connection test runs
+    count: SocketCount | None = None  # this socket in the cross-process socket counts
+    # When the socket must close for its token's expiry (a patient in a visit is given
+    # time past it: server/ws/expiry.py).
+    expires_at: float = 0.0
 
     @property
     def role(self) -> str:

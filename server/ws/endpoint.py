@@ -1,31 +1,35 @@
 """``GET /ws``: the one WebSocket each page keeps open.
 
 Order of business: the Origin must be on the allow-list (aiohttp does not check
-it); the socket authenticates with its session cookie at the handshake, or by
-an ``auth`` message within 5 seconds; every message is then rate limited,
-validated against the schema and handled by its family's module. A bad message
-gets an ``error`` reply and the loop goes on; only abuse (repeated flooding) or
-a revoked token closes the socket, with 1008.
+it); an address may have only a few sockets waiting to authenticate; the socket
+authenticates with its session cookie at the handshake, or by an ``auth``
+message within 5 seconds whatever else the client sends (failed attempts spend
+the address's sign-in budget, shared with the REST API on every process); it is
+counted against its session's and token's socket limits on every process
+(``server/ws/sockets.py``); every message is then rate limited, validated
+against the schema and handled by its family's module. A bad message gets an
+``error`` reply and the loop goes on; only abuse (repeated flooding), a revoked
+token or an expired one (``server/ws/expiry.py``) closes the socket, with 1008.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
-from dataclasses import replace
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
 from server import appkeys
 from server.audit import audit
+from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Role
 from server.desk import Desk
-from server.errors import DeskError, Forbidden, Unauthorized, Unavailable
-from server.ws import agent, call, lobby, patient, selfhelp, staff
+from server.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
+from server.origins import origin_allowed
+from server.ws import agent, call, expiry, lobby, patient, selfhelp, staff
 from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
 from server.ws.outbound import welcome
 from signaling.messages import (
@@ -42,42 +46,88 @@ AUTH_TIMEOUT = 5.0
 HEARTBEAT = 20.0  # ping every 20 s; a peer silent for 10 s more is closed
 
 
-def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
-    """Exact match against the allow-list: no missing, ``null`` or look-alike origins."""
-    return origin is not None and origin.lower().rstrip("/") in allowed
-
-
 async def websocket(request: web.Request) -> web.StreamResponse:
     desk = request.app[appkeys.DESK]
     if not origin_allowed(request.headers.get("Origin"), desk.settings.allowed_origins):
         raise Forbidden("This page's origin may not open the desk's socket.", code="bad_origin")
     if desk.lifecycle.draining:
         raise Unavailable("This server is restarting; please reconnect.", code="draining")
+    address = client_address(request)
+    if not desk.hub.start_unauthenticated(address):
+        raise TooManyRequests(
+            "Too many connections are opening from this address.", retry_after=int(AUTH_TIMEOUT)
+        )
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE_BYTES, compress=False)
-    await ws.prepare(request)
-    address = request.remote or "unknown"
     try:
-        session = await _authenticate(desk, request, ws)
-    except (DeskError, ProtocolError) as exc:
-        await audit(desk.engine.redis, desk.keys, "auth_failed", where="ws", reason=exc.code)
-        await ws.send_json(error_message(exc.code, exc.message))
-        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=exc.code.encode()[:120])
+        await ws.prepare(request)
+        session = await _admit(desk, request, ws, address)
+    finally:
+        desk.hub.end_unauthenticated(address)
+    if session is None:
         return ws
+    conn = Connection(ws=ws, session=session, address=address, expires_at=float(session.exp))
+    try:
+        conn.count, why = await desk.sockets.admit(session)
     except RedisError:
-        await ws.send_json(error_message("unavailable", "Please try again in a few seconds."))
-        await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"unavailable")
+        await _refuse(ws, "unavailable", "Please try again in a few seconds.",
+                      WSCloseCode.TRY_AGAIN_LATER)  # fmt: skip
         return ws
-    refusal = desk.hub.admit(session.sid, address)
-    if refusal is not None:
-        await ws.send_json(error_message("too_many_connections", refusal))
-        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many connections")
+    if conn.count is None:
+        await _refuse(ws, "too_many_connections", why, WSCloseCode.POLICY_VIOLATION)
         return ws
-    conn = Connection(ws=ws, session=session, address=address)
     await _serve(desk, conn)
     return ws
 
 
-async def _authenticate(desk: Desk, request: web.Request, ws: web.WebSocketResponse) -> Session:
+async def _admit(
+    desk: Desk, request: web.Request, ws: web.WebSocketResponse, address: str
+) -> Session | None:
+    """The socket's session, or None after refusing it (the reason was sent)."""
+    try:
+        session = await _authenticate(desk, request, ws, address)
+    except _ClosedBeforeAuth:
+        log.info("socket closed before authenticating")
+        return None
+    except TooManyRequests as exc:
+        await _refuse(ws, exc.code, exc.message, WSCloseCode.POLICY_VIOLATION)
+        return None
+    except (DeskError, ProtocolError) as exc:
+        try:
+            await audit(desk.engine.redis, desk.keys, "auth_failed", where="ws", reason=exc.code)
+            await desk.login_failures.record(address)
+        except TooManyRequests as limited:
+            exc = limited
+        except RedisError:
+            pass
+        await _refuse(ws, exc.code, exc.message, WSCloseCode.POLICY_VIOLATION)
+        return None
+    except RedisError:
+        await _refuse(ws, "unavailable", "Please try again in a few seconds.",
+                      WSCloseCode.TRY_AGAIN_LATER)  # fmt: skip
+        return None
+    refusal = desk.hub.admit(address)
+    if refusal is not None:
+        await _refuse(ws, "too_many_connections", refusal, WSCloseCode.POLICY_VIOLATION)
+        return None
+    return session
+
+
+async def _refuse(ws: web.WebSocketResponse, code: str, message: str, close_code: int) -> None:
+    """Say why and close; a client that already went away is not an error."""
+    try:
+        await ws.send_json(error_message(code, message))
+        await ws.close(code=close_code, message=code.encode()[:120])
+    except (ConnectionError, RuntimeError):
+        log.info("socket went away before its refusal (%s) was sent", code)
+
+
+class _ClosedBeforeAuth(Exception):
+    """The client closed the socket (or it broke) before authenticating."""
+
+
+async def _authenticate(
+    desk: Desk, request: web.Request, ws: web.WebSocketResponse, address: str
+) -> Session:
     # ``/ws?as=admin`` (or no cookie at all) authenticates by the first message; a page
     # of another role says which of its role's cookies to use (``?as=patient|agent``).
     wanted = request.query.get("as", "")
@@ -85,9 +135,12 @@ async def _authenticate(desk: Desk, request: web.Request, ws: web.WebSocketRespo
     if sid:
         session = await desk.sessions.load(sid)
     else:
-        session = await _first_message(desk, ws)
+        session = await _first_message(desk, ws, address)
     if await desk.tokens.is_revoked(session.jti):
         raise Unauthorized("This link has been withdrawn.", code="token_revoked")
+    if time.time() >= session.exp:
+        # Tokens verify with a leeway for clock skew; a socket would close at once.
+        raise Unauthorized("Your link has expired. Please ask for a new one.", code="token_expired")
     return session
 
 
@@ -100,11 +153,16 @@ def _cookie(request: web.Request, wanted: str) -> str:
     return ""
 
 
-async def _first_message(desk: Desk, ws: web.WebSocketResponse) -> Session:
+async def _first_message(desk: Desk, ws: web.WebSocketResponse, address: str) -> Session:
+    # One deadline for the whole wait: aiohttp's receive(timeout=) restarts its timer
+    # after each ping frame it answers, so a client sending pings would never time out.
     try:
-        msg = await ws.receive(timeout=AUTH_TIMEOUT)
+        async with asyncio.timeout(AUTH_TIMEOUT):
+            msg = await ws.receive()
     except TimeoutError:
         raise Unauthorized("Authenticate within 5 seconds.", code="auth_timeout") from None
+    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+        raise _ClosedBeforeAuth
     if msg.type != WSMsgType.TEXT:
         raise Unauthorized("Authenticate with an auth message first.")
     try:
@@ -115,17 +173,15 @@ async def _first_message(desk: Desk, ws: web.WebSocketResponse) -> Session:
         raise
     if message.type != "auth":
         raise Unauthorized("Authenticate with an auth message first.")
+    await desk.login_failures.check(address)
     role: Role = message.data["role"]
     claims = await desk.tokens.verify(message.data["token"], role)
-    session = session_for(claims)
-    if role == "patient":
-        # A token-authenticated patient is the same patient on every connection
-        # with that token, so a bot that reconnects finds its place again.
-        digest = hashlib.sha256(f"patient:{claims.jti}".encode()).hexdigest()[:20]
-        session = replace(session, participant=f"p_{digest}")
-        if claims.typ == "desk":
-            raise Unauthorized("Open the desk link in a browser to join.", code="use_the_page")
-    return session
+    if role == "patient" and claims.typ == "desk":
+        raise Unauthorized("Open the desk link in a browser to join.", code="use_the_page")
+    # A patient who authenticates by token gets a patient id of this socket's own, as a
+    # browser session does: whoever else holds the invite is another patient, and the
+    # single-use invite lets only the first of them join (docs/protocol.md).
+    return session_for(claims)
 
 
 async def _serve(desk: Desk, conn: Connection) -> None:
@@ -152,6 +208,15 @@ async def _serve(desk: Desk, conn: Connection) -> None:
         await _on_close(desk, conn)
 
 
+async def _release(desk: Desk, conn: Connection) -> None:
+    if conn.count is None:
+        return
+    try:
+        await desk.sockets.release(conn.count)
+    except RedisError as exc:  # the count lapses with its lease instead
+        log.warning("socket count of %s not released (%s)", conn.participant, type(exc).__name__)
+
+
 async def _on_connect(desk: Desk, conn: Connection) -> None:
     try:
         if conn.role == "patient":
@@ -165,6 +230,7 @@ async def _on_connect(desk: Desk, conn: Connection) -> None:
 async def _on_close(desk: Desk, conn: Connection) -> None:
     await lobby.stop(desk, conn)
     last = desk.hub.remove(conn)
+    await _release(desk, conn)
     log.info("%s %s disconnected (close code %s)", conn.role, conn.participant, conn.ws.close_code)
     if not last:
         return
@@ -195,6 +261,8 @@ async def receive(desk: Desk, conn: Connection, raw: str) -> None:
         return
     conn.last_activity = time.monotonic()
     try:
+        if expiry.expired(conn) and await expiry.enforce(desk, conn):
+            return
         await route(desk, conn, message)
     except DeskError as exc:
         await conn.send(error_message(exc.code, exc.message, message.id))

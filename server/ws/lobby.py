@@ -1,6 +1,10 @@
 """The lobby's connection test: the browser sends its camera and microphone to a
 server-side aiortc peer, which echoes them back (and answers pings on a data
-channel, so the page can show the round-trip time)."""
+channel, so the page can show the round-trip time).
+
+The peer only checks candidates on the address the page connected from (or TURN
+relays) and advertises only the desk's configured addresses
+(``VIDEODESK_ECHO_ADDRESSES``): ``signaling/candidates.py``."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 from server.desk import Desk
 from server.errors import Conflict, Unavailable
 from server.ws.connection import Connection
+from signaling.candidates import CandidateScope
 from signaling.echo import EchoPeer
 from signaling.messages import ClientMessage
 from signaling.sdp import SdpRejected, check_description
@@ -18,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_ECHO_PEERS = 6  # each one decodes and re-encodes video: CPU per test
 TESTS_PER_MINUTE = 6
+TESTS_PER_HOUR = 20  # with at most 8 candidates each: the STUN checks one session can cause
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
@@ -50,13 +56,21 @@ async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     except SdpRejected as exc:
         raise Conflict(exc.message, code=exc.code) from None
     await desk.limiter.hit(f"echo:{conn.participant}", TESTS_PER_MINUTE)
+    await desk.limiter.hit(f"echoh:{conn.participant}", TESTS_PER_HOUR, window=3600)
     await stop(desk, conn)
     running = desk.echo_peers
     if len(running) >= MAX_ECHO_PEERS:
         raise Unavailable(
             "The connection test is busy. Please try again in a minute.", code="test_busy"
         )
-    echo = EchoPeer(desk.ice, connect_timeout=10.0, max_lifetime=60.0, session_id=conn.participant)
+    scope = CandidateScope(client_address=conn.address, advertised=desk.settings.echo_addresses)
+    echo = EchoPeer(
+        desk.ice,
+        connect_timeout=10.0,
+        max_lifetime=60.0,
+        session_id=conn.participant,
+        scope=scope,
+    )
     conn.echo = echo
     running.add(echo)
     asyncio.get_running_loop().create_task(_forget_when_closed(desk, echo))

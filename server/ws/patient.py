@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from server.desk import Desk
-from server.errors import Conflict, Unavailable
+from server.errors import Conflict, Unauthorized, Unavailable
 from server.queue.models import ACTIVE_PATIENT_STATES, PatientDetails
 from server.ws import notify, selfhelp
 from server.ws.connection import Connection
@@ -54,16 +55,7 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     if kind == "queue.join":
         await join(desk, conn, message)
     elif kind == "queue.leave":
-        state, queue, agent, call = await desk.engine.leave(pid)
-        log.info("patient %s left (was %s)", pid, state)
-        if state in ("in_call", "on_hold"):
-            await notify.call_ended(desk, call, pid, agent, "patient_ended")
-        elif state == "offered" and agent:
-            await desk.notify(agent, {"type": "agent.offer_cancelled", "reason": "patient_left"})
-            await notify.agent_state(desk, agent)
-            await notify.dispatch(desk, queue)
-        await desk.queue_changed(queue)
-        await notify.patient_state(desk, pid)
+        await leave(desk, pid, "patient_left")
     elif kind == "queue.resume":
         await on_connect(desk, conn)
     elif kind == "queue.callback":
@@ -87,6 +79,34 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await conn.send({"type": "survey.thanks"})
 
 
+async def leave(desk: Desk, pid: str, reason: str) -> None:
+    """The patient leaves from whatever state they are in; whoever else was involved
+    (the agent of their offer or call) is told at once."""
+    state, queue, agent, call = await desk.engine.leave(pid, reason)
+    log.info("patient %s left (was %s, %s)", pid, state, reason)
+    ended = "patient_ended" if reason == "patient_left" else reason
+    if state in ("in_call", "on_hold"):
+        await notify.call_ended(desk, call, pid, agent, ended)
+    elif state == "offered" and agent:
+        cancelled = "patient_left" if reason == "patient_left" else reason
+        await desk.notify(agent, {"type": "agent.offer_cancelled", "reason": cancelled})
+        await notify.agent_state(desk, agent)
+        await notify.dispatch(desk, queue)
+    await desk.queue_changed(queue)
+    await notify.patient_state(desk, pid)
+
+
+async def remove_revoked(desk: Desk, patients: list[str]) -> None:
+    """A revoked token's patients leave the queue at once (event ``left``, reason
+    ``revoked``), and a call in progress ends with ``call.ended`` (reason ``revoked``) to
+    both sides. Every process runs this for the same broadcast: the leave script is
+    one atomic step, so only the first finds the patient still in a visit."""
+    for pid in patients:
+        record = await desk.engine.patient(pid)
+        if record.get("state") in ACTIVE_PATIENT_STATES:
+            await leave(desk, pid, "revoked")
+
+
 async def join(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     """Put the patient in their link's queue (or give back the place they hold)."""
     if desk.lifecycle.draining:
@@ -94,7 +114,10 @@ async def join(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     pid = conn.participant
     session = conn.session
     current = await desk.engine.patient(pid)
-    if current.get("state") not in ACTIVE_PATIENT_STATES and session.single_use:
+    active = current.get("state") in ACTIVE_PATIENT_STATES
+    if not active and time.time() >= session.exp:
+        raise Unauthorized("Your link has expired. Please ask for a new one.", code="token_expired")
+    if not active and session.single_use:
         owned = await desk.tokens.consume_invite(session.jti, session.exp, pid)
         if not owned:
             raise Conflict(

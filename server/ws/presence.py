@@ -8,7 +8,9 @@
   a few times a second; and refresh everyone every few seconds, since estimates
   move with time;
 * agents' queue panels: waiting count, oldest wait, who is waiting;
-* idle agents: sessions end after the configured inactivity.
+* idle agents: sessions end after the configured inactivity;
+* socket counts: renew this process's sockets in the cross-process counts, and
+  close sockets whose token has expired (``server/ws/expiry.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from redis.exceptions import RedisError
 
 from server import dashboard
 from server.desk import Desk
-from server.ws import outbound
+from server.ws import expiry, outbound
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,16 @@ class Presence:
             pid = member[2:]
             if member.startswith("p:"):
                 self._dirty.add("*" + pid)
+        await desk.sockets.renew([c.count for c in desk.hub.all() if c.count is not None])
         self._end_idle_agents()
+        await self._end_expired_sessions()
+
+    async def _end_expired_sessions(self) -> None:
+        """Sockets whose token expired while they were quiet (a message checks at once)."""
+        now = time.time()
+        for conn in list(self.desk.hub.all()):
+            if expiry.expired(conn, now):
+                await expiry.enforce(self.desk, conn)
 
     def _end_idle_agents(self) -> None:
         limit = self.desk.settings.agent_idle_timeout

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 @pytest.mark.timeout(60)
 async def test_broken_links_are_explained(parties: Parties, live_desk: LiveDesk) -> None:
     tokens = live_desk.tokens
-    revoked = tokens.mint(TokenRequest(typ="invite", queues=("appointments",)))
+    revoked = await tokens.issue(TokenRequest(typ="invite", queues=("appointments",)))
     await tokens.revoke(revoked.claims.jti)
     expired = tokens.mint(
         TokenRequest(typ="invite", queues=("appointments",), ttl=60), now=int(time.time()) - 600

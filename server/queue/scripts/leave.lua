@@ -1,4 +1,5 @@
--- leave: a patient leaves, from whatever state they are in.
+-- leave: a patient leaves, from whatever state they are in (reason 'revoked': their
+-- token was revoked, and a call in progress ends with that reason).
 -- ARGV: prefix, pid, reason
 -- Returns {previous_state, queue, agent, call}.
 -- Race closed: leaving while an agent accepts. Both are scripts; whichever runs
@@ -31,7 +32,9 @@ elseif state == 'offered' then
                      'agent', agent})
 elseif state == 'in_call' or state == 'on_hold' then
   -- The patient hung up: the call ends normally and the agent goes to wrap-up.
-  local _, _, _, handle = end_call(agent, now, 'done', 'wrap_up', 'patient_ended')
+  local ended = 'patient_ended'
+  if reason == 'revoked' then ended = 'revoked' end
+  local _, _, _, handle = end_call(agent, now, 'done', 'wrap_up', ended)
   record_handle_time(q, 'aht_ms', handle)
 else
   return {state, q, '', ''}

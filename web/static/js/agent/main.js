@@ -67,10 +67,13 @@ const handlers = {
     offer.show(message);
   },
   "agent.offer_cancelled"(message) {
+    const reasons = {
+      patient_left: "The patient left the queue before you answered.",
+      revoked: "The patient's link was withdrawn, so the offer was cancelled.",
+    };
     offer.close(
-      message.reason === "patient_left"
-        ? "The patient left the queue before you answered."
-        : "The offer expired, so your status is now away. The patient keeps their place.",
+      reasons[message.reason] ??
+        "The offer expired, so your status is now away. The patient keeps their place.",
     );
   },
   "agent.queues"(message) {
