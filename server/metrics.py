@@ -2,16 +2,28 @@
 this process (its sockets).
 
 Aggregates only: counts, gauges and a histogram, labelled by queue and state; no
-ids and no personal data. Serve it to your monitoring network only.
+ids and no personal data. Still, it is for the monitoring network only: the direct
+client address must be in ``VIDEODESK_METRICS_ALLOW`` (loopback by default; 403
+otherwise) and, when ``VIDEODESK_METRICS_TOKEN`` is set, the request must carry
+``Authorization: Bearer <that token>`` (401 otherwise). The address is the TCP peer's
+(``request.remote``), never a forwarded header: behind a proxy, allow the proxy and
+set the token.
 """
 
 from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from ipaddress import IPv6Address, ip_address
 
 from aiohttp import web
 
 from server import appkeys
 from server.dashboard import snapshot
+from server.desk import Desk
+from server.middleware import json_error
 from server.queue.models import AGENT_STATES
+from server.settings import IPNetwork
 
 SETUP_BUCKETS_MS = (250, 500, 1000, 2000, 5000, 10000, 30000)
 COUNTERS = (
@@ -45,8 +57,59 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
+def address_allowed(remote: str | None, allow: Iterable[IPNetwork]) -> bool:
+    """Whether a client at ``remote`` (``request.remote``) may read the metrics.
+
+    An IPv4 address mapped into IPv6 (``::ffff:10.0.0.1``, from a dual-stack socket)
+    counts as the IPv4 address; no address, or one that does not parse, is refused.
+    """
+    if remote is None:
+        return False
+    try:
+        address = ip_address(remote.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in allow)
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """Whether an ``Authorization`` header is ``Bearer <token>`` (compared in constant time)."""
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
+
+
+def refusal(request: web.Request) -> web.Response | None:
+    """The answer to a client that may not read the metrics, or ``None`` when it may."""
+    settings = request.app[appkeys.SETTINGS]
+    if not address_allowed(request.remote, settings.metrics_allow):
+        return json_error(403, "forbidden", "Metrics are not served to this address.")
+    token = settings.metrics_token
+    if token is not None and not bearer_matches(request.headers.get("Authorization", ""), token):
+        response = json_error(401, "unauthorized", "Send Authorization: Bearer <metrics token>.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return None
+
+
 async def metrics(request: web.Request) -> web.Response:
-    desk = request.app[appkeys.DESK]
+    refused = refusal(request)
+    if refused is not None:
+        return refused
+    return web.Response(
+        body=(await exposition(request.app[appkeys.DESK])).encode(),
+        headers={
+            "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def exposition(desk: Desk) -> str:
+    """The desk's and this process's metrics, as Prometheus text."""
     view = await snapshot(desk.engine)
     out = Exposition()
     queues = view["queues"]
@@ -84,13 +147,7 @@ async def metrics(request: web.Request) -> web.Response:
     out.family("videodesk_process_sockets", "gauge", "WebSockets open on this process.")
     for role in ("patient", "agent", "admin"):
         out.sample("videodesk_process_sockets", sum(1 for _ in desk.hub.all(role)), role=role)
-    return web.Response(
-        body=out.text().encode(),
-        headers={
-            "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
-            "Cache-Control": "no-store",
-        },
-    )
+    return out.text()
 
 
 def setup(app: web.Application) -> None:

@@ -4,16 +4,19 @@
   and any unexpected exception into ``{"error": code, "message": text}`` with
   the right status. A traceback is logged, never sent.
 * :func:`add_security_headers` runs on every prepared response (pages, JSON,
-  static files, errors and the WebSocket handshake): CSP with a per-request
+  static files, errors and the WebSocket handshake; the HTTP parser's own error
+  answers get the same through :mod:`server.http_errors`): CSP with a per-request
   nonce, Permissions-Policy, Referrer-Policy, nosniff, and HSTS behind TLS
   (SECURITY.md item 13).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 
 from aiohttp import web
 
@@ -37,7 +40,14 @@ _STATUS_CODES = {
     422: "invalid",
     429: "rate_limited",
     431: "headers_too_large",
+    500: "internal",
+    504: "timeout",
 }
+
+
+def status_code_name(status: int) -> str:
+    """The ``error`` code of an HTTP status that no :class:`DeskError` named."""
+    return _STATUS_CODES.get(status, "error")
 
 
 def error_body(code: str, message: str) -> dict[str, str]:
@@ -51,7 +61,10 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
+        if isinstance(response, web.FileResponse) and not await _is_file(response):
+            return json_error(404, "not_found", "There is no such file.")
+        return response
     except DeskError as exc:
         response = json_error(exc.status, exc.code, exc.message)
         if isinstance(exc, TooManyRequests | Unavailable):
@@ -60,7 +73,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _STATUS_CODES.get(exc.status, "error")
+        code = status_code_name(exc.status)
         message = (
             exc.reason if exc.text is None or exc.text.startswith(str(exc.status)) else exc.text
         )
@@ -75,12 +88,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(500, "internal", "Something went wrong on our side. Please try again.")
 
 
+async def _is_file(response: web.FileResponse) -> bool:
+    """Whether a static file response has a file to send. aiohttp finds out only while
+    sending, and then answers an empty 404 (``application/octet-stream``); checked here
+    first, a missing file (``/static/a\\b`` included) gets the JSON 404 every other
+    route gives. A file removed between the check and the send still gets aiohttp's."""
+    path: Path = response._path  # aiohttp keeps no public handle on the file's path
+    return await asyncio.get_running_loop().run_in_executor(None, path.is_file)
+
+
 def _route_of(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "?"
 
 
-def csp_nonce(request: web.Request) -> str:
+def csp_nonce(request: web.BaseRequest) -> str:
     """The nonce of this request's Content-Security-Policy (made on first use)."""
     nonce = request.get(NONCE)
     if nonce is None:
@@ -107,23 +129,30 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
+def apply_security_headers(
+    request: web.BaseRequest, headers: MutableMapping[str, str], secure: bool
+) -> None:
+    """Set the security headers of ``request``'s response (also used for the answers
+    aiohttp's parser gives before the application runs: see :mod:`server.http_errors`)."""
+    headers["Content-Security-Policy"] = content_security_policy(csp_nonce(request))
+    headers["Permissions-Policy"] = (
+        "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+    )
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Server"] = "videodesk"
+    if secure:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+
+
 def security_headers(secure: bool) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
     """An ``on_response_prepare`` hook adding the security headers to every response."""
 
     async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-        headers = response.headers
-        headers["Content-Security-Policy"] = content_security_policy(csp_nonce(request))
-        headers["Permissions-Policy"] = (
-            "camera=(self), microphone=(self), display-capture=(), geolocation=()"
-        )
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Server"] = "videodesk"
-        if secure:
-            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if request.path.startswith("/api/"):
-            headers.setdefault("Cache-Control", "no-store")
+        apply_security_headers(request, response.headers, secure)
 
     return add_security_headers

@@ -165,7 +165,10 @@ def _apply(
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    # CRLF, as RFC 4180 has it: the csv module quotes a cell only for the characters of
+    # the line terminator, so with "\n" alone a bare CR in a cell went out unquoted and a
+    # spreadsheet started a new row there (whose first cell could be a formula).
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         # Cells that a spreadsheet would run as a formula are quoted as text.
@@ -173,8 +176,13 @@ def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return out.getvalue()
 
 
+# What a spreadsheet may read as the start of a formula (OWASP "CSV Injection"): = + - @,
+# and tab and carriage return, which some strip before looking; line feed for the same reason.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from server import appkeys
 from server.app import create_app
 from server.auth.tokens import TokenRequest
+from server.http_errors import DeskRunner
 from server.lifecycle import Lifecycle
 from server.settings import Settings
 from server.store import EMBEDDED_NOTICE
@@ -24,7 +25,10 @@ async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain: /readyz turns 503, sockets close with 1001."""
     lifecycle = Lifecycle()
     app = create_app(settings, lifecycle=lifecycle)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+    # DeskRunner: aiohttp's parser errors answered as JSON with the security headers.
+    runner = DeskRunner(
+        app, secure=settings.secure_cookies, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     await site.start()
@@ -32,12 +36,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info(
-        "videodesk process %s listening on %s:%s",
-        lifecycle.process_id,
-        settings.host,
-        settings.port,
-    )
+    # The port only: log lines carry no addresses (server.logs would redact the host).
+    log.info("videodesk process %s listening on port %s", lifecycle.process_id, settings.port)
     await print_links(app, settings)
     try:
         await stop.wait()
