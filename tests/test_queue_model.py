@@ -208,6 +208,10 @@ class Model:
         agent.state, agent.reason = state, reason
         if state == "available":
             agent.idle_since = self.now
+        member = f"a:{aid}"
+        if state in ("available", "away") and member in self.leases:
+            # Back to an idle state: a call's longer lease is cut to the idle one.
+            self.leases[member] = min(self.leases[member], self.now + AGENT_IDLE)
 
     def set_patient(self, pid: str, state: str) -> None:
         patient = self.patients[pid]
@@ -324,7 +328,9 @@ class Model:
 
     # -- agents -----------------------------------------------------------------
     def signin(self, aid: str, queues: Iterable[str], languages: Iterable[str]) -> str:
-        served = tuple(q for q in queues if q in LANGUAGES) or tuple(sorted(LANGUAGES))
+        queues = tuple(queues)
+        # No queue named: all of them; only queues the desk does not have: none.
+        served = tuple(q for q in queues if q in LANGUAGES) if queues else tuple(sorted(LANGUAGES))
         spoken = {lang for q in served for lang in LANGUAGES[q]}
         chosen = tuple(lang for lang in languages if lang in spoken) or tuple(sorted(spoken))
         agent = self.agents.setdefault(aid, MAgent("offline", served, chosen))

@@ -7,10 +7,14 @@ the full state a socket gets when it reconnects.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 
+from redis.exceptions import RedisError
+
 from server.desk import Desk
+from server.errors import DeskError
 from server.queue.models import ACTIVE_PATIENT_STATES, Offer
 from server.ws import outbound
 
@@ -31,15 +35,34 @@ async def agent_state(desk: Desk, aid: str) -> None:
 async def offers(desk: Desk, made: Iterable[Offer]) -> None:
     """Send each offer to its agent, and tell the patient an agent is being connected."""
     queues = set()
+    unreached = set()
     for offer in made:
         record = await desk.engine.patient(offer.patient)
         log.info("offer %s of %s to %s", offer.token, offer.patient, offer.agent)
-        await desk.notify(offer.agent, outbound.offer_message(offer, record))
+        if not await _reached(desk, offer.agent, outbound.offer_message(offer, record)):
+            # The agent's console is gone (closed within the idle grace period): the
+            # patient goes to the next agent now instead of waiting out the offer.
+            with contextlib.suppress(DeskError):
+                await desk.engine.decline(offer.agent, offer.token, "not_connected")
+                unreached.add(offer.queue)
+            continue
         await agent_state(desk, offer.agent)
         if record.get("state") in ACTIVE_PATIENT_STATES:
             await patient_state(desk, offer.patient)
         queues.add(offer.queue)
     await desk.queue_changed(*queues)
+    if unreached:  # each round sets at least one agent away, so this ends
+        await dispatch(desk, *unreached)
+
+
+async def _reached(desk: Desk, agent: str, message: dict[str, object]) -> bool:
+    """False only when the agent is connected nowhere (Redis errors count as reached:
+    the offer's deadline settles it)."""
+    try:
+        return await desk.relay.send(agent, message)
+    except RedisError as exc:
+        log.warning("offer to %s not sent: %s", agent, type(exc).__name__)
+        return True
 
 
 async def dispatch(desk: Desk, *queues: str) -> None:

@@ -89,6 +89,15 @@ local WORKING = {available = true, offered = true, in_call = true, wrap_up = tru
 local function set_agent_state(aid, state, now, reason)
   local key = ka(aid)
   redis.call('HSET', key, 'state', state, 'state_since', now, 'reason', reason or '')
+  if state == 'available' or state == 'away' then
+    -- Back to an idle state: the longer lease of a call or wrap-up ends here, so an
+    -- agent who closes the console right after wrap-up is signed out after the idle
+    -- grace period, not the call's (and is not offered patients meanwhile).
+    local idle = tonumber(hget(key, 'idle_lease_ms') or '')
+    if idle then
+      redis.call('ZADD', K_LEASES, 'XX', 'LT', now + idle, 'a:' .. aid)
+    end
+  end
   for _, q in ipairs(split(hget(key, 'queues'))) do
     if state == 'available' then
       redis.call('ZADD', kavail(q), now, aid)

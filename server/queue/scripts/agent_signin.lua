@@ -14,7 +14,8 @@ for _, q in ipairs(old_queues) do
   redis.call('ZREM', kavail(q), aid)
   redis.call('SREM', kstaffed(q), aid)
 end
-redis.call('HSET', akey, 'name', name, 'queues', queues, 'languages', languages)
+redis.call('HSET', akey, 'name', name, 'queues', queues, 'languages', languages,
+           'idle_lease_ms', idle_lease)
 redis.call('SADD', K_AGENTS, aid)
 if not state or state == 'offline' then
   -- Signing in makes an agent "away" until they choose to be available.
