@@ -230,12 +230,24 @@ async def _on_connect(desk: Desk, conn: Connection) -> None:
 async def _on_close(desk: Desk, conn: Connection) -> None:
     await lobby.stop(desk, conn)
     last = desk.hub.remove(conn)
-    await _release(desk, conn)
     log.info("%s %s disconnected (close code %s)", conn.role, conn.participant, conn.ws.close_code)
-    if not last:
-        return
+    try:
+        if last:
+            await _detach(desk, conn)
+    finally:
+        await _release(desk, conn)
+
+
+async def _detach(desk: Desk, conn: Connection) -> None:
+    """The participant's last socket here closed: drop their route, tell whoever cares."""
     try:
         await desk.relay.detach(conn.participant)
+        if desk.hub.has(conn.participant):
+            # A new socket of theirs opened here while the route was being dropped (a
+            # quick reconnect): it may have set the route just before the drop, so set it
+            # again, and it is not a disconnect after all.
+            await desk.relay.attach(conn.participant)
+            return
         if conn.role == "patient":
             await patient.on_disconnect(desk, conn)
         elif conn.role == "agent":
