@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_NOTICE = (
     "no REDIS_URL: using the embedded in-process store. It is single-process and "
-    "non-durable: run one server process only, and every queue, token list and "
-    "session is lost when it stops. Set REDIS_URL for production."
+    "non-durable: run one server process only; every queue, call, session and the "
+    "list of issued links is lost when it stops (revocations are kept in a file "
+    "beside the signing secret, so a withdrawn link stays withdrawn). "
+    "Set REDIS_URL for production."
 )
 
 
