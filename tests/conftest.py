@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.support.loopback",
     "tests.support.desks",
     "tests.support.cluster",
+    "tests.support.sockets",
 ]
 
 # The same loggers the server quiets: aiortc logs SDP, aioice logs IP addresses.

@@ -22,14 +22,9 @@ from server.auth.tokens import TokenRequest
 from server.errors import Unauthorized
 from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support.desks import LiveDesk, start_desk
+from tests.support.sockets import closed_with, next_of
 
 SURROGATE_TOKEN = '{"type": "auth", "role": "agent", "token": "eyJ\\ud800.x.y"}'
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -71,26 +66,6 @@ async def authed(
     return ws, await ws.receive_json(timeout=5)
 
 
-async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> Any:
-    while True:
-        message = await ws.receive_json(timeout=timeout)
-        if message["type"] == kind:
-            return message
-
-
-async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout: float = 15) -> int | None:
-    async def close_frame() -> int | None:
-        while True:
-            msg = await ws.receive()
-            if msg.type == aiohttp.WSMsgType.CLOSE:
-                code: int = msg.data
-                return code
-            if msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                return ws.close_code
-
-    return await asyncio.wait_for(close_frame(), timeout)
-
-
 async def still_answers(ws: aiohttp.ClientWebSocketResponse) -> None:
     await ws.send_json({"type": "ping", "id": "alive"})
     assert (await next_of(ws, "pong"))["ref"] == "alive"
@@ -115,7 +90,7 @@ async def test_item1_surrogate_token_is_refused_not_a_server_error(
     await ws.send_str(SURROGATE_TOKEN)
     error = await next_of(ws, "error")
     assert error["code"] in ("invalid_field", "unauthorized")
-    assert await close_code(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
+    assert await closed_with(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
     # The desk is fine: the next person signs in.
     _, welcome = await authed(live_desk, http, live_desk.agent_token(), "agent")
     assert welcome["type"] == "welcome"
@@ -165,7 +140,7 @@ async def test_item3_an_agent_socket_closes_when_its_token_expires(
     # An idle socket is closed by the presence loop, a busy one on its next message.
     error = await next_of(ws, "error", timeout=15)
     assert error["code"] == "token_expired"
-    assert await close_code(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
+    assert await closed_with(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
     # Within the verification leeway the token still verifies, but it opens no socket.
     _, reply = await authed(live_desk, http, token, "agent")
     assert reply["code"] == "token_expired"
@@ -207,9 +182,9 @@ async def test_item4_pings_do_not_extend_the_authentication_deadline(
     pinger = asyncio.create_task(keep_pinging())
     try:
         # One deadline around the wait: the client's receive timer restarts on each pong too.
-        error = await asyncio.wait_for(next_of(ws, "error"), 12)
+        error = await asyncio.wait_for(next_of(ws, "error", timeout=12), 12)
         assert error["code"] == "auth_timeout"
-        assert await close_code(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
+        assert await closed_with(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
     finally:
         pinger.cancel()
 
@@ -284,7 +259,7 @@ async def test_item6_sockets_per_token_are_counted_across_processes(
     for desk in (first, second):
         ws, refused = await authed(desk, http, token, "agent", origin=first.url)
         assert refused["code"] == "too_many_connections"
-        assert await close_code(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
+        assert await closed_with(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
     await opened.pop().close()
 
     async def admitted() -> bool:

@@ -15,6 +15,7 @@ from server.auth.tokens import TokenRequest
 from signaling.client import AgentBot, PatientBot
 from tests.support import canary
 from tests.support.desks import LiveDesk
+from tests.support.sockets import closed_with, next_of
 
 
 async def raw_socket(
@@ -28,34 +29,6 @@ async def raw_socket(
         welcome = await ws.receive_json(timeout=5)
         assert welcome["type"] == "welcome", welcome
     return ws
-
-
-async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 5) -> Any:
-    while True:
-        message = await ws.receive_json(timeout=timeout)
-        if message["type"] == kind:
-            return message
-
-
-async def closed_with(ws: aiohttp.ClientWebSocketResponse, timeout: float = 10) -> int | None:
-    """The code of the first Close frame the server sent (RFC 6455 §7.1.5)."""
-
-    async def close_frame() -> int | None:
-        while True:
-            msg = await ws.receive()
-            if msg.type == aiohttp.WSMsgType.CLOSE:
-                code: int = msg.data
-                return code
-            if msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                return ws.close_code
-
-    return await asyncio.wait_for(close_frame(), timeout)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
