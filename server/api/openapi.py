@@ -165,6 +165,7 @@ def _paths() -> dict[str, Any]:
                                "must be application/json (415 otherwise): login CSRF.",
                 "responses": {"201": _ok("Session created (Set-Cookie vd_patient or vd_agent)",
                                          {"$ref": REF + "Session"}), **ERRORS,
+                              "409": _error("A single-use invite another browser has used"),
                               "415": _error("The body is not application/json")},
             },
             "get": {"summary": "The current session", "parameters": [AS_ROLE], "responses": {

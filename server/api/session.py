@@ -17,7 +17,7 @@ from server.audit import audit
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Claims
-from server.errors import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
+from server.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnsupportedMediaType
 from server.origins import origin_allowed
 
 EXCHANGES_PER_MINUTE = 30
@@ -40,11 +40,33 @@ async def create_session(request: web.Request) -> web.Response:
                     reason=failure.code)  # fmt: skip
         await failures.record(address)
         raise
-    session = session_for(claims)
-    await app[appkeys.SESSIONS].save(session)
+    session = await _resumed(request, claims)
+    if session is None:
+        if claims.single_use and await app[appkeys.TOKENS].invite_used(claims.jti):
+            # Said at once, before the page greets anyone or asks for the camera: the
+            # invite has been used by whoever joined with it (another browser).
+            raise Conflict(
+                "This invitation link has already been used. Please ask for a new one.",
+                code="invite_used",
+            )
+        session = session_for(claims)
+        await app[appkeys.SESSIONS].save(session)
     response = web.json_response({"session": session.public()}, status=201)
     _set_cookie(request, response, session)
     return response
+
+
+async def _resumed(request: web.Request, claims: Claims) -> Session | None:
+    """The browser's own session from this token, when it has one (the link opened again
+    in a new tab of the same browser finds the patient's place)."""
+    sid = request.cookies.get(cookie_name(claims.role), "")
+    if not sid:
+        return None
+    try:
+        session = await request.app[appkeys.SESSIONS].load(sid)
+    except Unauthorized:
+        return None
+    return session if session.jti == claims.jti else None
 
 
 def _refuse_cross_site(request: web.Request) -> None:

@@ -363,6 +363,10 @@ class TokenService:
         return _public_entry(entry)
 
     # -- single-use invites ---------------------------------------------------
+    async def invite_used(self, jti: str) -> bool:
+        """Whether a single-use invite has been consumed (by any patient)."""
+        return bool(await self._redis.exists(self._keys.invite_used(jti)))
+
     async def consume_invite(self, jti: str, exp: int, owner: str) -> bool:
         """Bind a single-use invite to ``owner`` (a patient id). True if ``owner`` holds it.
 

@@ -55,5 +55,24 @@ async def test_an_invitation_is_used_by_joining_not_by_opening(
         "This invitation link has already been used. Please ask the desk for a new one."
     )
     await expect(second.page.get_by_role("button", name="Join the queue")).to_be_enabled()
+    # Opened now, in yet another browser, the used invitation says so at once: no
+    # greeting with the patient's name, no lobby, no camera.
+    third = await parties.open(invite)
+    await expect(third.page.locator("#link-error")).to_have_text(
+        "This invitation link has already been used. Please ask the desk for a new one.",
+        timeout=10_000,
+    )
+    await expect(third.page.locator("#lobby-heading")).to_be_hidden()
+    assert "Ana" not in await third.page.locator("body").inner_text()
+    assert (
+        await third.page.evaluate("document.querySelectorAll('video')[0]?.srcObject ?? null")
+        is None
+    )
+    # The patient who joined opens the link again in a new tab of their own browser:
+    # the same session, their place.
+    again = await first.context.new_page()
+    await again.goto(invite)
+    await expect(again.locator("#queue-position")).to_have_text("You're next in the queue.")
     first.check()
     second.check()
+    third.check()
