@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from server.auth.tokens import TokenRequest
-from tests.browser.conftest import Parties
+from tests.browser.conftest import DESKTOP, Parties
 from tests.support.desks import LiveDesk
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -76,3 +76,20 @@ async def test_an_invitation_is_used_by_joining_not_by_opening(
     first.check()
     second.check()
     third.check()
+
+
+@pytest.mark.timeout(60)
+async def test_a_withdrawn_agent_link_signs_the_console_out_badge_and_all(
+    parties: Parties, live_desk: LiveDesk
+) -> None:
+    issued = await live_desk.tokens.issue(
+        TokenRequest(typ="agent", name="Sam", queues=("billing",))
+    )
+    agent = await parties.open("/agent#token=" + issued.token, viewport=DESKTOP)
+    page = agent.page
+    await page.get_by_role("button", name="Available").click()
+    await expect(page.locator("#agent-badge")).to_have_text("Available", timeout=10_000)
+    await live_desk.tokens.revoke(issued.claims.jti)
+    await expect(page.locator("#fatal-error")).to_contain_text("withdrawn", timeout=10_000)
+    await expect(page.locator("#agent-badge")).to_have_text("Signed out")
+    agent.check()

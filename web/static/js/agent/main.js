@@ -246,6 +246,7 @@ function fatal(text) {
   socket.stop();
   call.end();
   offer.close();
+  status.signedOut();
   show(byId("console"), false);
   const error = byId("fatal-error");
   setText(error, text);

@@ -53,6 +53,14 @@ export class StatusPanel {
     }
   }
 
+  /** The session ended (link withdrawn or expired): the badge must not claim a status. */
+  signedOut() {
+    const badge = byId("agent-badge");
+    setText(badge, "Signed out");
+    badge.dataset.state = "offline";
+    for (const button of Object.values(this.buttons)) button.disabled = true;
+  }
+
   draw() {
     const { state, reason, since_ms: since } = this.state;
     // The state is a live region (announced when it changes); the ticking time is not.
