@@ -80,6 +80,13 @@ TOKEN_INFO = {
         "issued_at": {"type": "integer"},
         "expires_at": {"type": "integer"},
         "revoked": {"type": "boolean"},
+        "status": {
+            "enum": ["active", "used", "expired", "revoked"],
+            "description": "in the list: revoked, else used (an invite joined), else "
+            "expired, else active",
+        },
+        "used_at": {"type": ["integer", "null"], "description": "when an invite was used"},
+        "revoked_at": {"type": ["integer", "null"]},
         "token": {"type": "string", "description": "only in the answer to POST"},
         "link": {"type": "string", "description": "the page link, token in the fragment"},
     },

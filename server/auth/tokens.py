@@ -215,7 +215,8 @@ class TokenService:
             pipe.hset(self._keys.token(claims.jti), mapping=entry)
             pipe.expire(self._keys.token(claims.jti), ttl)
             pipe.zadd(self._keys.tokens, {claims.jti: claims.exp})
-            pipe.zremrangebyscore(self._keys.tokens, "-inf", int(time.time()) - 1)
+            # Expired links stay listed (as expired) as long as their entries last.
+            pipe.zremrangebyscore(self._keys.tokens, "-inf", int(time.time()) - TOKEN_ENTRY_GRACE)
             await pipe.execute()
         await audit(self._redis, self._keys, "token_issued", jti=claims.jti, typ=claims.typ)
         log.info("token issued jti=%s typ=%s", claims.jti, claims.typ)
@@ -296,7 +297,7 @@ class TokenService:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.revoked(jti), "1", ex=ttl)
             if known:
-                pipe.hset(entry_key, "revoked", "1")
+                pipe.hset(entry_key, mapping={"revoked": "1", "revoked_at": str(int(time.time()))})
             # Every process reads the broadcast stream (signaling/relay.py's format)
             # and closes this token's sockets.
             pipe.xadd(
@@ -343,9 +344,12 @@ class TokenService:
         return loaded
 
     async def list(self) -> list[dict[str, Any]]:
-        """Every unexpired issued token, newest first, without any secret."""
+        """Every issued token, newest first, without any secret: unexpired ones and those
+        expired within the last week, each with its status."""
         now = int(time.time())
-        jtis: list[str] = await self._redis.zrangebyscore(self._keys.tokens, now, "+inf")  # type: ignore[assignment]
+        jtis: list[str] = await self._redis.zrangebyscore(  # type: ignore[assignment]
+            self._keys.tokens, now - TOKEN_ENTRY_GRACE, "+inf"
+        )
         if not jtis:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -376,6 +380,9 @@ class TokenService:
         key = self._keys.invite_used(jti)
         ttl = max(1, exp - int(time.time()) + LEEWAY_SECONDS)
         if await self._redis.set(key, owner, nx=True, ex=ttl):
+            entry = self._keys.token(jti)
+            if await self._redis.exists(entry):  # for the admin's list: used, and when
+                await self._redis.hset(entry, "used_at", str(int(time.time())))
             return True
         return bool(await self._redis.get(key) == owner)
 
@@ -391,8 +398,24 @@ async def end_sessions_of_token(redis: Redis, keys: Keys, jti: str) -> int:
     return len(sids)
 
 
+def _status(entry: dict[str, str], now: int) -> str:
+    if entry.get("revoked") == "1":
+        return "revoked"
+    if entry.get("used_at"):
+        return "used"
+    return "expired" if int(entry.get("exp", "0")) <= now else "active"
+
+
+def _stamp(entry: dict[str, str], name: str) -> int | None:
+    value = entry.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
 def _public_entry(entry: dict[str, str]) -> dict[str, Any]:
     return {
+        "status": _status(entry, int(time.time())),
+        "used_at": _stamp(entry, "used_at"),
+        "revoked_at": _stamp(entry, "revoked_at"),
         "jti": entry.get("jti", ""),
         "role": entry.get("role", ""),
         "type": entry.get("typ", ""),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from playwright.async_api import expect
 
 from server.auth.tokens import TokenRequest
+from signaling.client import PatientBot
 from tests.browser.conftest import DESKTOP, Parties
 from tests.support.desks import LiveDesk
 
@@ -93,3 +95,42 @@ async def test_a_withdrawn_agent_link_signs_the_console_out_badge_and_all(
     await expect(page.locator("#fatal-error")).to_contain_text("withdrawn", timeout=10_000)
     await expect(page.locator("#agent-badge")).to_have_text("Signed out")
     agent.check()
+
+
+@pytest.mark.timeout(60)
+async def test_the_admin_list_shows_used_expired_and_revoked_links_with_when(
+    parties: Parties, live_desk: LiveDesk
+) -> None:
+    tokens = live_desk.tokens
+    used = await tokens.issue(TokenRequest(typ="invite", label="Used", queues=("billing",)))
+    revoked = await tokens.issue(TokenRequest(typ="invite", label="Withdrawn", queues=("billing",)))
+    await tokens.revoke(revoked.claims.jti)
+    expired = tokens.mint(
+        TokenRequest(typ="invite", label="Old", queues=("billing",), ttl=60),
+        now=int(time.time()) - 600,
+    )
+    await tokens.record(expired)
+    await tokens.issue(TokenRequest(typ="invite", label="Fresh", queues=("billing",)))
+    patient = PatientBot(live_desk.url, used.token, media=False)
+    await patient.connect()
+    await patient.join(name="Ana")
+    admin = await parties.open("/admin#token=" + live_desk.token("admin"), viewport=DESKTOP)
+    rows = admin.page.locator("#tokens-table tbody tr")
+    await admin.page.get_by_role("button", name="Refresh").click()
+    await expect(rows.filter(has_text="Used").locator("td").nth(4)).to_have_text(
+        re.compile(r"^Used \d")
+    )
+    await expect(rows.filter(has_text="Withdrawn").locator("td").nth(4)).to_have_text(
+        re.compile(r"^Revoked \d")
+    )
+    await expect(rows.filter(has_text="Old").locator("td").nth(4)).to_have_text(
+        re.compile(r"^Expired \d")
+    )
+    await expect(rows.filter(has_text="Fresh").locator("td").nth(4)).to_have_text("Active")
+    # A used invitation can still be withdrawn (its patient leaves the queue); an ended one not.
+    await expect(
+        rows.filter(has_text="Used").get_by_role("button", name="Revoke Used")
+    ).to_be_visible()
+    await expect(rows.filter(has_text="Old").get_by_role("button")).to_have_count(0)
+    await patient.close()
+    admin.check()

@@ -6,6 +6,16 @@ import { byId, fillSelect, make, setText, show } from "../lib/dom.js";
 
 const KINDS = { admin: "Admin", agent: "Agent", invite: "Invitation", desk: "Desk link" };
 
+/** What a link's status cell says: used, expired and revoked with when. */
+function statusText(token) {
+  if (token.status === "revoked") {
+    return token.revoked_at ? `Revoked ${when(token.revoked_at)}` : "Revoked";
+  }
+  if (token.status === "used") return `Used ${when(token.used_at)}`;
+  if (token.status === "expired") return `Expired ${when(token.expires_at)}`;
+  return "Active";
+}
+
 function when(seconds) {
   return new Date(seconds * 1000).toLocaleString([], {
     dateStyle: "short",
@@ -134,7 +144,8 @@ export class TokenAdmin {
     const body = byId("tokens-table").tBodies[0];
     body.replaceChildren(
       ...tokens.map((token) => {
-        const row = make("tr", { className: token.revoked ? "is-revoked" : "" });
+        const ended = token.status !== "active" && token.status !== "used";
+        const row = make("tr", { className: ended ? "is-revoked" : "" });
         row.dataset.jti = token.jti;
         const label = token.label || token.subject;
         row.append(
@@ -143,10 +154,10 @@ export class TokenAdmin {
           make("td", { text: (token.queues || []).join(", ") }),
           make("td", { text: when(token.issued_at) }),
           make("td", { text: when(token.expires_at) }),
-          make("td", { text: token.revoked ? "Revoked" : "Active" }),
+          make("td", { text: statusText(token) }),
         );
         const actions = make("td");
-        if (!token.revoked) {
+        if (!ended) {
           const button = make("button", {
             className: "button button-quiet",
             text: "Revoke",
