@@ -84,7 +84,7 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     keyring = Keyring.from_secrets(secret, settings.previous_secrets)
     limiter = RateLimiter(app[appkeys.REDIS], app[appkeys.KEYS], keyring.address_key())
     app[appkeys.RATE_LIMITER] = limiter
-    app[appkeys.LOGIN_FAILURES] = LoginFailures(limiter)
+    app[appkeys.LOGIN_FAILURES] = LoginFailures(limiter, app[appkeys.REDIS], app[appkeys.KEYS])
     revocation_file = settings.secret_file.with_name("revoked") if settings.embedded else None
     tokens = TokenService(
         app[appkeys.REDIS],

@@ -12,6 +12,7 @@ import hmac
 
 from redis.asyncio import Redis
 
+from server.audit import audit
 from server.errors import TooManyRequests
 from server.keys import RATE_WINDOW, Keys
 
@@ -78,13 +79,18 @@ class LoginFailures:
 
     PER_MINUTE = 30
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, redis: Redis, keys: Keys) -> None:
         self._limiter = limiter
+        self._redis = redis
+        self._keys = keys
 
     async def check(self, address: str) -> None:
         await self._limiter.check(
             self._limiter.address_bucket("authfail", address), self.PER_MINUTE
         )
 
-    async def record(self, address: str) -> None:
+    async def record(self, address: str, *, where: str, reason: str) -> None:
+        """A failed sign-in: an ``auth_failed`` audit event, and one spent from the budget
+        (raises :class:`TooManyRequests` past it)."""
+        await audit(self._redis, self._keys, "auth_failed", where=where, reason=reason)
         await self._limiter.hit(self._limiter.address_bucket("authfail", address), self.PER_MINUTE)

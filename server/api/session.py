@@ -13,7 +13,6 @@ from aiohttp import web
 
 from server import appkeys
 from server.api.body import json_object, text
-from server.audit import audit
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Claims
@@ -36,9 +35,7 @@ async def create_session(request: web.Request) -> web.Response:
     try:
         claims = await _claims(request, token)
     except Unauthorized as failure:
-        await audit(app[appkeys.REDIS], app[appkeys.KEYS], "auth_failed", where="session",
-                    reason=failure.code)  # fmt: skip
-        await failures.record(address)
+        await failures.record(address, where="session", reason=failure.code)
         raise
     session = await _resumed(request, claims)
     if session is None:

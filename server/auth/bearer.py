@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import appkeys
-from server.audit import audit
 from server.auth.tokens import ROLES, Claims, Role
 from server.errors import Forbidden, Unauthorized
 
@@ -33,11 +32,7 @@ async def require_role(request: web.Request, role: Role) -> Claims:
     try:
         return await tokens.verify(token, role)
     except Unauthorized as failure:
-        await audit(
-            request.app[appkeys.REDIS], request.app[appkeys.KEYS], "auth_failed",
-            where="api", reason=failure.code,
-        )  # fmt: skip
-        await failures.record(client_address(request))
+        await failures.record(client_address(request), where="api", reason=failure.code)
         for other in ROLES:
             if other == role:
                 continue

@@ -22,7 +22,6 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
 from server import appkeys
-from server.audit import audit
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Role
@@ -93,8 +92,7 @@ async def _admit(
         return None
     except (DeskError, ProtocolError) as exc:
         try:
-            await audit(desk.engine.redis, desk.keys, "auth_failed", where="ws", reason=exc.code)
-            await desk.login_failures.record(address)
+            await desk.login_failures.record(address, where="ws", reason=exc.code)
         except TooManyRequests as limited:
             exc = limited
         except RedisError:

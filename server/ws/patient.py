@@ -88,8 +88,7 @@ async def leave(desk: Desk, pid: str, reason: str) -> None:
     if state in ("in_call", "on_hold"):
         await notify.call_ended(desk, call, pid, agent, ended)
     elif state == "offered" and agent:
-        cancelled = "patient_left" if reason == "patient_left" else reason
-        await desk.notify(agent, {"type": "agent.offer_cancelled", "reason": cancelled})
+        await desk.notify(agent, {"type": "agent.offer_cancelled", "reason": reason})
         await notify.agent_state(desk, agent)
         await notify.dispatch(desk, queue)
     await desk.queue_changed(queue)
