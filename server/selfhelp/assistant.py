@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from server.selfhelp.language import DEFAULT_LANGUAGE
 from server.selfhelp.search import ArticleIndex
 
 # Phrases that mean "this may be an emergency" (English and Spanish), checked on
@@ -116,13 +117,14 @@ def asks_medical_advice(text: str) -> bool:
     return bool(_MEDICAL.search(fold(text)))
 
 
-def answer(index: ArticleIndex, question: str) -> Reply:
-    """The reply to one question (the page words it from the catalogue by ``kind``)."""
+def answer(index: ArticleIndex, question: str, lang: str = DEFAULT_LANGUAGE) -> Reply:
+    """The reply to one question, with articles in the patient's language ``lang`` (the
+    page words the reply itself from the catalogue by ``kind``)."""
     if is_emergency(question):
         return Reply("emergency")
     if asks_medical_advice(question):
         return Reply("medical")
-    hits = index.search(question, limit=3)
+    hits = index.search(question, lang, limit=3)
     if not hits:
         return Reply("unknown")
     return Reply("answer", [hit.article.public() for hit in hits])

@@ -57,7 +57,7 @@ async def test_an_article_answers_the_question(parties: Parties, live_desk: Live
     results = p.locator("#help-search-results")
     await expect(results.get_by_role("button", name="Bills, payments and refunds")).to_be_visible()
     await expect(p.locator("#help-search-status")).to_contain_text("found")
-    searches = [r for r in requests if r.url.endswith("/api/v1/help/search")]
+    searches = [r for r in requests if r.url.endswith("/api/v1/help/search?lang=en")]
     assert [r.method for r in searches] == ["POST"]
     assert SEARCH in (searches[0].post_data or "")
     assert not any("pay" in r.url for r in requests)

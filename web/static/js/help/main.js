@@ -1,10 +1,17 @@
 // The help pages (/help, /help/{slug}, and the not-found page): the reader's language
-// for the page's own text, and on /help a search of the articles. The query goes in a
-// POST body (lib/articles.js), never in the address bar.
+// for the page's own text and for the articles, and on /help a search of the articles.
+// The query goes in a POST body (lib/articles.js), never in the address bar.
+//
+// The desk renders the articles in the language of ?lang= (English without one) and
+// names it in <html data-help-language>. A ?lang= in the address is the reader's
+// choice; without one the page takes the reader's language (lib/i18n.js). When that
+// is not the one rendered, or the reader switches, the page loads itself in it.
 
-import { ARTICLE_LANGUAGE, searchArticles } from "../lib/articles.js";
+import { helpPage, searchArticles } from "../lib/articles.js";
 import { make } from "../lib/dom.js";
 import * as i18n from "../lib/i18n.js";
+
+const rendered = document.documentElement.dataset.helpLanguage || "en";
 
 async function search(query, status, results) {
   if (!query) {
@@ -14,16 +21,16 @@ async function search(query, status, results) {
   i18n.render(status, "help.search.running");
   let articles;
   try {
-    articles = await searchArticles(query);
+    articles = await searchArticles(query, rendered);
   } catch {
     i18n.render(status, "help.failed");
     return;
   }
   results.replaceChildren(
-    ...articles.map(({ slug, title, summary }) => {
-      const item = make("li", { attrs: { lang: ARTICLE_LANGUAGE } });
+    ...articles.map(({ slug, title, summary, lang }) => {
+      const item = make("li", { attrs: { lang: lang || "en" } });
       const link = make("a", { text: title });
-      link.href = `/help/${encodeURIComponent(slug)}`;
+      link.href = helpPage(`/help/${encodeURIComponent(slug)}`, rendered);
       item.append(link);
       if (summary) item.append(make("p", { text: summary }));
       return item;
@@ -34,12 +41,22 @@ async function search(query, status, results) {
   else i18n.render(status, "help.search.found", { count: articles.length });
 }
 
+/** This page in another language (its path kept, ?lang= replaced). */
+function showIn(lang) {
+  if (lang === rendered) return;
+  location.replace(helpPage(location.pathname, lang));
+}
+
 async function start() {
+  const asked = new URLSearchParams(location.search).get("lang");
+  const chosen = i18n.LANGUAGES.includes(asked);
   try {
-    await i18n.setLanguage(i18n.preferredLanguage());
+    await i18n.setLanguage(chosen ? asked : i18n.preferredLanguage(), { remember: chosen });
+    showIn(i18n.language());
   } catch {
-    // The page is rendered in English already.
+    // The page's own text stays as rendered (English), its articles too.
   }
+  i18n.onLanguageChange(showIn);
   i18n.bindSwitch(document.getElementById("language-switch"));
   const form = document.getElementById("help-search-form");
   if (!form) return;

@@ -3,16 +3,19 @@
 // /api/v1/help/search: a patient may type something personal, so the query goes in a
 // request body, never in a URL).
 //
+// Articles come in the page's language (?lang= on every request), or in English where
+// one has no version in it; each carries its own `lang`, and its elements say it, since
+// it may differ from the page's. When the page's language changes, every list on it
+// shows the same articles again in the new language (by slug), open ones re-read.
+//
 // Titles and summaries go in as text. The article body is the one piece of HTML the
 // browser code inserts: see insertArticleHtml below.
 
 import { requestJson } from "./api.js";
 import { make } from "./dom.js";
-import { label } from "./i18n.js";
+import { label, language, onLanguageChange } from "./i18n.js";
 
-// The language the desk's articles are written in (the shipped ones are English); the
-// page around them may be in another, so they carry their own lang attribute.
-export const ARTICLE_LANGUAGE = "en";
+const DEFAULT_LANGUAGE = "en";
 
 let made = 0;
 
@@ -22,13 +25,59 @@ export function uniqueId(prefix) {
   return `${prefix}-${made}`;
 }
 
-export async function fetchArticle(slug) {
-  return requestJson("GET", `/api/v1/help/articles/${encodeURIComponent(slug)}`);
+/** The address of a help page (/help, /help/{slug}) in a language: English needs no ?lang. */
+export function helpPage(path, lang = language()) {
+  return lang === DEFAULT_LANGUAGE ? path : `${path}?lang=${encodeURIComponent(lang)}`;
 }
 
-export async function searchArticles(query) {
-  const reply = await requestJson("POST", "/api/v1/help/search", { body: { q: query } });
+function inLanguage(path, lang) {
+  return `${path}?lang=${encodeURIComponent(lang)}`;
+}
+
+/** One article ({slug, title, summary, lang, html}) in `lang` (else in English). */
+export async function fetchArticle(slug, lang = language()) {
+  return requestJson("GET", inLanguage(`/api/v1/help/articles/${encodeURIComponent(slug)}`, lang));
+}
+
+/** The articles matching a query, shown in `lang`, best first. */
+export async function searchArticles(query, lang = language()) {
+  const reply = await requestJson("POST", inLanguage("/api/v1/help/search", lang), {
+    body: { q: query },
+  });
   return (reply && reply.articles) || [];
+}
+
+/** @typedef {{slug: string, title: string, summary: string, lang: string}} ArticleSummary */
+
+/** @type {Map<string, Promise<Map<string, ArticleSummary>>>} lang → its articles by slug */
+const listed = new Map();
+
+/** Every article's title and summary in `lang`, by slug (read once per page and language). */
+function articlesIn(lang) {
+  let articles = listed.get(lang);
+  if (!articles) {
+    articles = requestJson("GET", inLanguage("/api/v1/help/articles", lang)).then(
+      (reply) => new Map(((reply && reply.articles) || []).map((a) => [a.slug, a])),
+    );
+    articles.catch(() => listed.delete(lang)); // asked again next time
+    listed.set(lang, articles);
+  }
+  return articles;
+}
+
+/**
+ * These articles as `lang` has them: the desk may have sent them in another (a
+ * suggestion matched in the language the patient joined with). As they came when the
+ * list cannot be read.
+ */
+async function localised(articles, lang) {
+  if (articles.every((article) => article.lang === lang)) return articles;
+  try {
+    const known = await articlesIn(lang);
+    return articles.map((article) => known.get(article.slug) || article);
+  } catch {
+    return articles;
+  }
 }
 
 // What the desk's Markdown renderer produces (CommonMark, raw HTML off); anything else
@@ -74,6 +123,16 @@ function clean(node, shift) {
   return element;
 }
 
+/** The lists on the page, re-shown in the new language when it changes. */
+const lists = new Set();
+
+onLanguageChange((lang) => {
+  for (const list of lists) {
+    if (list.list.isConnected) list.relabel(lang);
+    else lists.delete(list); // removed from the page since
+  }
+});
+
 /**
  * A list of articles (an <ul>), each a disclosure: its title is a button that opens
  * the article in place. With `onResolved`, an open article ends with "This answered my
@@ -90,60 +149,107 @@ export class ArticleList {
     this.list = list;
     this.level = level;
     this.onResolved = onResolved;
+    this.shown = 0; // counts show() calls: only the latest fills the list
+    lists.add(this);
   }
 
-  /** Show these articles ([{slug, title, summary}]), replacing what was there. */
-  show(articles) {
-    this.list.replaceChildren(...articles.map((article) => this.item(article)));
+  /** Show these articles ([{slug, title, summary, lang}]) in the page's language,
+   * replacing what was there. */
+  async show(articles) {
+    const mine = ++this.shown;
+    const lang = language();
+    const local = await localised(articles, lang);
+    if (mine !== this.shown) return; // newer articles arrived meanwhile
+    this.list.replaceChildren(...local.map((article) => this.item(article)));
+    if (lang !== language()) this.relabel(language()); // switched while reading
   }
 
   get size() {
     return this.list.children.length;
   }
 
-  item({ slug, title, summary }) {
+  item(article) {
     const item = make("li", { className: "article" });
-    item.dataset.slug = slug;
+    item.dataset.slug = article.slug;
     const bodyId = uniqueId("article");
-    const heading = make(`h${this.level}`, {
-      className: "article-title",
-      attrs: { lang: ARTICLE_LANGUAGE },
-    });
+    const heading = make(`h${this.level}`, { className: "article-title" });
     const toggle = make("button", {
       className: "article-toggle",
-      text: title,
       attrs: { type: "button", "aria-expanded": "false", "aria-controls": bodyId },
     });
     heading.append(toggle);
-    item.append(heading);
-    if (summary) {
-      item.append(
-        make("p", { className: "article-summary", text: summary, attrs: { lang: ARTICLE_LANGUAGE } }),
-      );
-    }
+    const summary = make("p", { className: "article-summary" });
     const body = make("div", { className: "article-body", attrs: { id: bodyId } });
     body.hidden = true;
-    item.append(body);
-    toggle.addEventListener("click", () => this.toggle(toggle, body, slug));
+    item.append(heading, summary, body);
+    this.describe(item, article);
+    toggle.addEventListener("click", () => this.toggle(toggle, body, article.slug));
     return item;
   }
 
-  async toggle(toggle, body, slug) {
+  /** An item's title and summary, in the article's language. */
+  describe(item, { title, summary, lang }) {
+    const heading = item.querySelector(".article-title");
+    heading.setAttribute("lang", lang || DEFAULT_LANGUAGE);
+    heading.querySelector(".article-toggle").textContent = title;
+    const line = item.querySelector(".article-summary");
+    line.setAttribute("lang", lang || DEFAULT_LANGUAGE);
+    line.textContent = summary || "";
+    line.hidden = !summary;
+  }
+
+  /** The page's language changed: the same articles in it, open ones read again. */
+  async relabel(lang) {
+    if (this.size === 0) return;
+    let known;
+    try {
+      known = await articlesIn(lang);
+    } catch {
+      return; // they stay as they are
+    }
+    if (lang !== language()) return; // switched again meanwhile
+    for (const item of this.list.querySelectorAll(":scope > .article")) {
+      const article = known.get(item.dataset.slug);
+      if (!article) continue;
+      this.describe(item, article);
+      const body = item.querySelector(".article-body");
+      delete body.dataset.loaded;
+      delete body.dataset.loading; // a load under way is in the old language
+      if (!body.hidden) this.load(body, article.slug);
+    }
+  }
+
+  toggle(toggle, body, slug) {
     const open = toggle.getAttribute("aria-expanded") !== "true";
     toggle.setAttribute("aria-expanded", String(open));
     body.hidden = !open;
-    if (!open || body.dataset.loaded === "1") return;
+    if (open && body.dataset.loaded !== "1") this.load(body, slug);
+  }
+
+  async load(body, slug) {
+    const lang = language();
+    body.dataset.loading = lang;
     body.replaceChildren(label(make("p", { className: "hint" }), "help.loading"));
+    let article;
     try {
-      const article = await fetchArticle(slug);
-      const text = make("div", { className: "article-text", attrs: { lang: ARTICLE_LANGUAGE } });
-      insertArticleHtml(text, article.html, { shift: this.level - 1 });
-      body.replaceChildren(text);
-      body.dataset.loaded = "1";
-      if (this.onResolved) body.append(this.resolveControls(slug));
+      article = await fetchArticle(slug, lang);
     } catch {
-      body.replaceChildren(label(make("p", { className: "alert alert-error" }), "help.failed"));
+      article = null;
     }
+    if (body.dataset.loading !== lang) return; // a load in another language took over
+    delete body.dataset.loading;
+    if (article === null) {
+      body.replaceChildren(label(make("p", { className: "alert alert-error" }), "help.failed"));
+      return;
+    }
+    const text = make("div", {
+      className: "article-text",
+      attrs: { lang: article.lang || DEFAULT_LANGUAGE },
+    });
+    insertArticleHtml(text, article.html, { shift: this.level - 1 });
+    body.replaceChildren(text);
+    body.dataset.loaded = "1";
+    if (this.onResolved) body.append(this.resolveControls(slug));
   }
 
   /** "This answered my question" → a confirmation → onResolved(slug). */

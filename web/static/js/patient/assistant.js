@@ -2,7 +2,8 @@
 // (assistant.reply) with a kind, and this page words the reply from the catalogue:
 // `answer` (articles, opening in place), `unknown`, `medical` (never advice) or
 // `emergency` (the emergency message and nothing else to read). The panel says plainly
-// that it is automated; every reply offers the human queue.
+// that it is automated; every reply offers the human queue. A question carries the
+// page's language, and the reply's articles come in it.
 //
 // Each reply is announced politely through a short status line (what the assistant
 // said and the articles' titles), not the whole panel, so a position change in the
@@ -11,7 +12,7 @@
 
 import { ArticleList } from "../lib/articles.js";
 import { byId, make, show } from "../lib/dom.js";
-import { label, render, t } from "../lib/i18n.js";
+import { label, language, render, t } from "../lib/i18n.js";
 
 const QUEUED = new Set(["waiting", "offered"]);
 
@@ -50,7 +51,7 @@ export class Assistant {
       return;
     }
     this.question = text;
-    this.sent(this.protocol.assistantAsk(text), "assistant");
+    this.sent(this.protocol.assistantAsk(text, language()), "assistant");
   }
 
   failed(key) {

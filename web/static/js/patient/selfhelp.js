@@ -2,10 +2,14 @@
 // desk as help.suggestions after joining), a search box, and a link to all articles.
 // "This answered my question" (confirmed) sends help.resolved: the patient leaves the
 // queue, counted as helped by self-help, and the page thanks them.
+//
+// Everything follows the page's language: searches ask for articles in it, the lists
+// show theirs again in a new one (lib/articles.js), and the links to /help open it in
+// the page's language.
 
-import { ArticleList, searchArticles } from "../lib/articles.js";
+import { ArticleList, helpPage, searchArticles } from "../lib/articles.js";
 import { byId, show } from "../lib/dom.js";
-import { render } from "../lib/i18n.js";
+import { language, onLanguageChange, render } from "../lib/i18n.js";
 
 export class SelfHelp {
   /**
@@ -21,11 +25,13 @@ export class SelfHelp {
       event.preventDefault();
       this.search(byId("help-search").value.trim());
     });
+    linkHelp(language());
+    onLanguageChange((lang) => linkHelp(lang));
   }
 
   /** help.suggestions: articles matching the reason (none: the search box stays). */
-  suggest(articles) {
-    this.suggestions.show(articles || []);
+  async suggest(articles) {
+    await this.suggestions.show(articles || []);
     show(byId("self-help-suggested"), this.suggestions.size > 0);
   }
 
@@ -39,13 +45,14 @@ export class SelfHelp {
     render(this.searchStatus, "help.search.running");
     let articles;
     try {
-      articles = await searchArticles(query);
+      articles = await searchArticles(query, language());
     } catch {
       if (mine === this.searching) render(this.searchStatus, "help.failed");
       return;
     }
     if (mine !== this.searching) return; // a newer search is under way
-    this.results.show(articles);
+    await this.results.show(articles);
+    if (mine !== this.searching) return;
     if (articles.length === 0) render(this.searchStatus, "help.search.none");
     else if (articles.length === 1) render(this.searchStatus, "help.search.found_one");
     else render(this.searchStatus, "help.search.found", { count: articles.length });
@@ -54,5 +61,12 @@ export class SelfHelp {
   /** help.resolved was refused (an article the desk no longer has). */
   failed(key) {
     render(this.searchStatus, key);
+  }
+}
+
+/** The page's links to all the articles open them in its language. */
+function linkHelp(lang) {
+  for (const link of document.querySelectorAll('a[href="/help"], a[href^="/help?"]')) {
+    link.setAttribute("href", helpPage("/help", lang));
   }
 }
