@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from server import appkeys, metrics, pages
-from server.api import dashboard, health, openapi, reports, selfhelp, session, tokens
+from server.api import dashboard, health, mail, openapi, reports, selfhelp, session, tokens
 from server.auth.keyring import Keyring, load_secret
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, lifecycle: Lifecycle | None = None) -> web
     app.on_shutdown.append(close_sockets)
     health.setup(app)
     tokens.setup(app)
+    mail.setup(app)
     session.setup(app)
     dashboard.setup(app)
     selfhelp.setup(app)

@@ -14,6 +14,8 @@ from server.auth.tokens import TokenService
 from server.desk import Desk
 from server.keys import Keys
 from server.lifecycle import Lifecycle
+from server.mail.outbox import Outbox
+from server.mail.smtp import MailServer
 from server.ratelimit import LoginFailures, RateLimiter
 from server.settings import Settings
 
@@ -26,3 +28,5 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 LOGIN_FAILURES = web.AppKey("login_failures", LoginFailures)
 SESSIONS = web.AppKey("sessions", SessionStore)
 DESK = web.AppKey("desk", Desk)
+OUTBOX = web.AppKey("outbox", Outbox)  # only when VIDEODESK_SMTP_URL is set
+MAIL_SERVER = web.AppKey("mail_server", MailServer)
