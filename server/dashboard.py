@@ -48,10 +48,22 @@ async def _queue(
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hgetall(keys.stats(name))
         for pid in pids:
-            pipe.hget(keys.patient(pid), "joined_at")
+            pipe.hmget(keys.patient(pid), ["joined_at", "emergency", "ticket"])
         replies = await pipe.execute()
     stats: dict[str, str] = replies[0]
-    joined = [int(j) for j in replies[1:] if j]
+    rows: list[list[str | None]] = replies[1:]
+    joined = [int(row[0]) for row in rows if row[0]]
+    # Waiting patients flagged as possible emergencies, in queue order (the words the
+    # patient used, the ticket and the wait; no name).
+    emergencies = [
+        {
+            "ticket": int(ticket or 0),
+            "waited_s": max(0, (now - int(at)) // 1000) if at else 0,
+            "words": [w for w in words.split(",") if w],
+        }
+        for at, words, ticket in rows
+        if words
+    ]
     by_state = {state: 0 for state in AGENT_STATES}
     for agent in agents:
         if name in agent["queues"]:
@@ -78,4 +90,5 @@ async def _queue(
         "aht_s": round(number("aht_ms") / 1000) if number("aht_ms") else None,
         "csat": round(number("csat_sum") / csat_count, 2) if csat_count else None,
         "self_help_resolved": number("self_help"),
+        "emergencies": emergencies,
     }

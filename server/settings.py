@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
+
+from server.hours import OpeningHours, Period, parse_periods, timezone_name
 
 T = TypeVar("T")
 IPNetwork = IPv4Network | IPv6Network
@@ -81,6 +83,11 @@ class Settings:
     max_sockets_per_token: int = 4
     max_unauthenticated_per_address: int = 10
     echo_addresses: tuple[str, ...] = ()
+    emergency_escalation: Literal["flag", "urgent"] = "flag"
+    opening_hours: OpeningHours | None = None
+    smtp_url: str | None = None
+    smtp_from: str = "videodesk@localhost"
+    smtp_ca_file: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -153,6 +160,11 @@ class Settings:
             echo_addresses=reader.get(
                 "VIDEODESK_ECHO_ADDRESSES", _default_echo_addresses(public_url), _addresses
             ),
+            emergency_escalation=reader.get("VIDEODESK_EMERGENCY_ESCALATION", "flag", _escalation),
+            opening_hours=_opening_hours(reader),
+            smtp_url=reader.get("VIDEODESK_SMTP_URL", None, _smtp_url),
+            smtp_from=reader.get("VIDEODESK_SMTP_FROM", "videodesk@localhost", _mail_address),
+            smtp_ca_file=reader.get("VIDEODESK_SMTP_CA_FILE", None, _existing_file),
         )
         if settings.relay_only and not any(s.startswith("turn") for s in settings.ice_servers):
             raise SettingsError(
@@ -389,3 +401,38 @@ def _default_echo_addresses(public_url: str) -> tuple[str, ...]:
         return (str(ip_address(host)),)
     except ValueError:
         return ()
+
+
+def _escalation(raw: str) -> Literal["flag", "urgent"]:
+    if raw == "flag":
+        return "flag"
+    if raw == "urgent":
+        return "urgent"
+    raise ValueError("expected flag or urgent")
+
+
+def _opening_hours(reader: _Reader) -> OpeningHours | None:
+    none: tuple[Period, ...] = ()
+    periods = reader.get("VIDEODESK_OPENING_HOURS", none, parse_periods)
+    zone = reader.get("VIDEODESK_TIMEZONE", "UTC", timezone_name)
+    return OpeningHours(periods=periods, timezone=zone) if periods else None
+
+
+def _smtp_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://[user:password@]host[:port] or smtps://…")
+    return raw
+
+
+def _mail_address(raw: str) -> str:
+    if not re.fullmatch(r"[^@\s<>\\\"]+@[A-Za-z0-9.\-]+", raw):
+        raise ValueError(f"expected an address like desk@example.org, got {raw!r}")
+    return raw
+
+
+def _existing_file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError(f"{raw} is not a file")
+    return path

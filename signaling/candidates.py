@@ -13,7 +13,10 @@ interface address the server has. :class:`CandidateScope` closes both:
   its configured advertised addresses say;
 * at most ``max_candidates`` remote candidates per test;
 * the peer's own host candidates are advertised only for the configured public
-  addresses (server-reflexive and relay candidates are public by nature).
+  addresses and the address the page connected to, when it connected directly (not
+  through a proxy): the page knows that address already, so offering it tells the page
+  nothing new, and it is the one address the page is known to reach (server-reflexive
+  and relay candidates are public by nature).
 """
 
 from __future__ import annotations
@@ -58,13 +61,24 @@ class CandidateScope:
 
     client_address: str
     advertised: tuple[str, ...] = ()
+    connected_address: str | None = None
     max_candidates: int = MAX_REMOTE_CANDIDATES
     allowed: int = 0
 
     @property
+    def host_addresses(self) -> tuple[str, ...]:
+        """The addresses the peer's host candidates may name: the configured ones and the
+        one the page connected to."""
+        addresses = [str(a) for a in (_address(t) for t in self.advertised) if a is not None]
+        connected = _address(self.connected_address or "")
+        if connected is not None and str(connected) not in addresses:
+            addresses.append(str(connected))
+        return tuple(addresses)
+
+    @property
     def local_allowed(self) -> bool:
         """The desk is served on a loopback, private or link-local address itself."""
-        return any((a := _address(text)) is not None and _local(a) for text in self.advertised)
+        return any(_local(ip_address(text)) for text in self.host_addresses)
 
     def remote_problem(self, line: str) -> str | None:
         """Why a remote candidate may not be used (and counts it when it may)."""
@@ -89,7 +103,7 @@ class CandidateScope:
 
     def filter_local_sdp(self, sdp: str) -> str:
         """Our answer with host candidates only for the advertised addresses."""
-        advertised = {a for a in (_address(t) for t in self.advertised) if a is not None}
+        advertised = {ip_address(text) for text in self.host_addresses}
 
         def keep(value: str) -> bool:
             parsed = _parse(value)

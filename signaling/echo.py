@@ -26,6 +26,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from signaling.candidates import CandidateScope
+from signaling.host_addresses import gather_also_on
 from signaling.ice import IceConfig, aiortc_configuration
 from signaling.media import FrameCounter
 from signaling.sdp import CandidateBudget, SdpRejected, check_description
@@ -164,8 +165,11 @@ class EchoPeer:
         for candidate in early:
             await self._pc.addIceCandidate(candidate)
         # aiortc gathers all its candidates inside setLocalDescription: the answer
-        # carries them and nothing is trickled back.
-        await self._pc.setLocalDescription(await self._pc.createAnswer())
+        # carries them and nothing is trickled back. A loopback address the page
+        # reached the desk on is gathered too (aioice leaves loopback out).
+        advertised = () if self.scope is None else self.scope.host_addresses
+        with gather_also_on(advertised):
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
         sdp: str = self._pc.localDescription.sdp
         return sdp if self.scope is None else self.scope.filter_local_sdp(sdp)
 

@@ -223,7 +223,12 @@ CLIENT_MESSAGES: dict[str, MessageSpec] = {
         "an article answered the question: leave the queue (counted as self-help)",
     ),
     "assistant.ask": MessageSpec(
-        PATIENT, {"text": Field(text(500, lines=True))}, "ask the automated assistant"
+        PATIENT,
+        {
+            "text": Field(text(500, lines=True)),
+            "language": Field(LANGUAGE, required=False, doc="the articles' language (the page's)"),
+        },
+        "ask the automated assistant",
     ),
     "call.ring_answer": MessageSpec(
         PATIENT, {"accept": Field(boolean())}, "answer an agent ringing the page for a call-back"

@@ -12,6 +12,7 @@ import pytest
 
 from signaling.candidates import CandidateScope
 from signaling.echo import EchoPeer
+from signaling.host_addresses import gather_also_on
 from signaling.ice import IceConfig
 from tests.support.redis_server import free_port
 from tests.test_echo import WAIT, Client, _strip_candidates, client, peers  # noqa: F401
@@ -77,6 +78,31 @@ def test_the_answer_advertises_only_configured_host_addresses() -> None:
     assert "a=end-of-candidates" in filtered and filtered.endswith("\r\n")
     nothing = CandidateScope(client_address="127.0.0.1").filter_local_sdp(answer)
     assert "127.0.0.1 5000" not in nothing and "10.1.2.3" not in nothing
+
+
+def test_the_address_the_page_connected_to_is_offered_too() -> None:
+    """A page that reached the desk directly knows that address already (issue 16 item 7)."""
+    answer = "\r\n".join(["v=0", "a=" + line("127.0.0.1"), "a=" + line("10.1.2.3"), ""])
+    scope = CandidateScope(client_address="127.0.0.1", connected_address="127.0.0.1")
+    assert scope.host_addresses == ("127.0.0.1",)
+    assert scope.local_allowed, "a page on this machine may use its loopback candidate"
+    filtered = scope.filter_local_sdp(answer)
+    assert "127.0.0.1 5000" in filtered and "10.1.2.3" not in filtered
+    behind_proxy = CandidateScope(client_address="10.0.0.9", connected_address=None)
+    assert behind_proxy.host_addresses == ()
+
+
+async def test_gathering_adds_loopback_for_one_block_only() -> None:
+    with mock.patch.object(aioice.ice, "get_host_addresses", lambda v4, v6: ["192.0.2.7"]):
+        with gather_also_on(("127.0.0.1", "203.0.113.5")):
+            inside = aioice.ice.get_host_addresses(True, False)
+            other = await asyncio.get_running_loop().run_in_executor(
+                None, aioice.ice.get_host_addresses, True, False
+            )
+        after = aioice.ice.get_host_addresses(True, False)
+    assert inside == ["192.0.2.7", "127.0.0.1"], "loopback added, other addresses left to aioice"
+    assert other == ["192.0.2.7"], "another context (a thread here) is unaffected"
+    assert after == ["192.0.2.7"]
 
 
 class Listener(asyncio.DatagramProtocol):

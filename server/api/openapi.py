@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from server import __version__
+from server.selfhelp.language import LANGUAGES
 
 JSON = "application/json"
 
@@ -109,13 +110,47 @@ SESSION = {
         }
     },
 }
+MAIL_REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["to"],
+    "description": "One of token and link: an agent link or a patient link (invitation or "
+    "desk link) this desk issued. The desk writes the message itself.",
+    "properties": {
+        "token": {"type": "string", "maxLength": 4096},
+        "link": {"type": "string", "maxLength": 5000},
+        "to": {"type": "string", "maxLength": 254, "description": "one address, nothing else"},
+    },
+}
+MAIL_STATUS = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"enum": ["queued", "sent", "failed"]},
+        "kind": {"enum": ["patient", "agent"]},
+        "queued_at": {"type": "integer"},
+        "sent_at": {"type": "integer"},
+        "failed_at": {"type": "integer"},
+        "error": {"type": "string", "description": "a stable code, when failed"},
+        "reason": {"type": "string", "description": "why it failed, in plain words"},
+    },
+}
+HELP_LANGUAGE = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": "the reader's language (default en): each article in it, else in English",
+    "schema": {"enum": list(LANGUAGES)},
+}
 ARTICLE = {
     "type": "object",
-    "required": ["slug", "title", "summary"],
+    "required": ["slug", "title", "summary", "lang"],
     "properties": {
         "slug": {"type": "string"},
         "title": {"type": "string"},
         "summary": {"type": "string"},
+        "lang": {"enum": list(LANGUAGES), "description": "the language it is shown in"},
         "html": {"type": "string"},
         "score": {"type": "number"},
     },
@@ -148,6 +183,8 @@ def document() -> dict[str, Any]:
                 "TokenInfo": TOKEN_INFO,
                 "Session": SESSION,
                 "Article": ARTICLE,
+                "MailRequest": MAIL_REQUEST,
+                "MailStatus": MAIL_STATUS,
             },
         },
         "paths": _paths(),
@@ -208,6 +245,29 @@ def _paths() -> dict[str, Any]:
                     "404": _error("The desk never issued a token with this id")},
             }
         },
+        "/api/v1/mail": {"get": {
+            "summary": "Whether this desk can send links by e-mail (VIDEODESK_SMTP_URL)",
+            "security": ADMIN,
+            "responses": {"200": _ok("Mail set-up", {"type": "object", "required": [
+                "configured"], "properties": {"configured": {"type": "boolean"}}}), **ERRORS}}},
+        "/api/v1/mail/invitations": {"post": {
+            "summary": "Send an agent or patient link by e-mail, in the background",
+            "security": ADMIN,
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "$ref": REF + "MailRequest"}}}},
+            "responses": {"202": _ok("Queued; poll its status", {"$ref": REF + "MailStatus"}),
+                          **ERRORS,
+                          "409": _error("An invitation that has already been used"),
+                          "503": _error("A request that could be sent, but e-mail is not "
+                                        "set up (mail_not_configured), or the server is "
+                                        "restarting")}}},
+        "/api/v1/mail/invitations/{id}": {"get": {
+            "summary": "Whether an invitation e-mail was sent (kept for a day)",
+            "security": ADMIN,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 40}}],
+            "responses": {"200": _ok("Its status", {"$ref": REF + "MailStatus"}), **ERRORS,
+                          "404": _error("No such e-mail, or older than a day")}}},
         "/api/v1/dashboard": {"get": {"summary": "Live view per queue and per agent",
                                       "security": ADMIN, "responses": {
             "200": _ok("The dashboard", {"type": "object", "required": ["queues", "agents"]}),
@@ -238,17 +298,21 @@ def _paths() -> dict[str, Any]:
                     "text/csv": {"schema": {"type": "string"}}}},
                 **ERRORS,
             }}},
-        "/api/v1/help/articles": {"get": {"summary": "Self-help articles", "responses": {
-            "200": _ok("Articles", {"type": "object", "required": ["articles"], "properties": {
-                "articles": {"type": "array", "items": {"$ref": REF + "Article"}}}})}}},
+        "/api/v1/help/articles": {"get": {
+            "summary": "Self-help articles", "parameters": [HELP_LANGUAGE], "responses": {
+                "200": _ok("Articles", {"type": "object", "required": ["articles"],
+                    "properties": {
+                        "articles": {"type": "array", "items": {"$ref": REF + "Article"}}}}),
+                "400": ERRORS["400"]}}},
         "/api/v1/help/articles/{slug}": {"get": {
             "summary": "One article, rendered to safe HTML",
             "parameters": [{"name": "slug", "in": "path", "required": True,
-                            "schema": {"type": "string", "maxLength": 80}}],
+                            "schema": {"type": "string", "maxLength": 80}}, HELP_LANGUAGE],
             "responses": {"200": _ok("The article", {"$ref": REF + "Article"}),
-                          "404": _error("No such article")}}},
+                          "400": ERRORS["400"], "404": _error("No such article")}}},
         "/api/v1/help/search": {"post": {
             "summary": "Search the articles (BM25); the query is in the body, never the URL",
+            "parameters": [HELP_LANGUAGE],
             "requestBody": {"required": True, "content": {JSON: {"schema": {
                 "type": "object", "additionalProperties": False, "required": ["q"],
                 "properties": {"q": {"type": "string", "maxLength": 500}}}}}},

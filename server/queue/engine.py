@@ -25,6 +25,7 @@ from server.queue.models import (
     NEEDS,
     Call,
     CallEnd,
+    EmergencyFlag,
     Offer,
     PatientDetails,
     Position,
@@ -121,6 +122,16 @@ class QueueEngine:
         skew = int(await self.redis.get(self.keys.clock_skew) or 0)
         return int(seconds) * 1000 + int(micros) // 1000 + skew
 
+    async def flag_emergency(
+        self, pid: str, words: Sequence[str], *, escalate: bool
+    ) -> EmergencyFlag:
+        """Flag a patient in a visit as a possible emergency (words kept on the record);
+        with ``escalate`` a queued patient moves to the urgent band."""
+        first, band, state, queue = await self._scripts.run(
+            "emergency", pid, ",".join(w.replace(",", " ") for w in words), int(escalate)
+        )
+        return EmergencyFlag(first=bool(first), band=int(band), state=str(state), queue=str(queue))
+
     async def rate(self, pid: str, rating: int, comment: str) -> str:
         if not 1 <= rating <= 5:
             raise BadRequest("rating must be 1 to 5")
@@ -153,6 +164,7 @@ class QueueEngine:
                     callback_mode=row[9],
                     returning=row[10] == "1",
                     callback_slot=int(row[12] or 0),
+                    waited_ms=int(row[13] or 0),
                 )
             )
         return result

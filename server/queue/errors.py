@@ -55,6 +55,7 @@ _BY_CODE: dict[str, tuple[type[DeskError], str]] = {
     "not_in_wrap_up": (WrongState, "There is no wrap-up to finish."),
     "same_agent": (WrongState, "Choose another agent to transfer to."),
     "wrong_state": (WrongState, "That is not possible right now."),
+    "not_queued": (WrongState, "The patient is not waiting or in a call."),
     "slot_passed": (WrongState, "That time has already passed; please choose another."),
 }
 

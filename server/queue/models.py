@@ -55,6 +55,17 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyFlag:
+    """A patient flagged as a possible emergency: ``first`` the first time this visit,
+    ``band`` their band after it (0 when the desk escalates)."""
+
+    first: bool
+    band: int
+    state: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class Offer:
     """An offer of one patient to one agent; ``token`` fences the accept."""
 
@@ -109,6 +120,7 @@ class Position:
     callback_mode: str = ""
     returning: bool = False
     callback_slot: int = 0  # epoch ms of a booked call-back slot (0: none)
+    waited_ms: int = 0  # since joining (Redis time)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -124,6 +136,7 @@ class Position:
                 else None
             ),
             "returning": self.returning,
+            "waited_s": self.waited_ms // 1000 if self.state in ACTIVE_PATIENT_STATES else 0,
         }
 
 

@@ -38,6 +38,7 @@ OPERATIONS = (
     "reap_leases",
     "positions",
     "survey",
+    "emergency",
 )
 
 

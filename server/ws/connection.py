@@ -45,6 +45,9 @@ class Connection:
     ws: web.WebSocketResponse
     session: Session
     address: str
+    # The desk's own address this socket reached, when it came straight from the page
+    # (no proxy in between): the lobby's echo peer may offer it (signaling/candidates.py).
+    local_address: str | None = None
     limiter: TokenBucket = field(default_factory=TokenBucket)
     strikes: int = 0
     last_activity: float = field(default_factory=time.monotonic)

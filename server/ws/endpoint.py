@@ -28,7 +28,7 @@ from server.auth.tokens import Role
 from server.desk import Desk
 from server.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
 from server.origins import origin_allowed
-from server.ws import agent, call, expiry, lobby, patient, selfhelp, staff
+from server.ws import agent, call, emergency, expiry, lobby, patient, selfhelp, staff
 from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
 from server.ws.outbound import welcome
 from signaling.messages import (
@@ -64,7 +64,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         desk.hub.end_unauthenticated(address)
     if session is None:
         return ws
-    conn = Connection(ws=ws, session=session, address=address, expires_at=float(session.exp))
+    conn = Connection(
+        ws=ws,
+        session=session,
+        address=address,
+        local_address=direct_local_address(request),
+        expires_at=float(session.exp),
+    )
     try:
         conn.count, why = await desk.sockets.admit(session)
     except RedisError:
@@ -187,7 +193,8 @@ async def _serve(desk: Desk, conn: Connection) -> None:
     log.info("%s %s connected", conn.role, conn.participant)
     try:
         await desk.relay.attach(conn.participant)
-        await conn.send(welcome(conn.role, conn.session.public(), desk.ice))
+        opening = await patient.desk_status(desk, conn.session) if conn.role == "patient" else None
+        await conn.send(welcome(conn.role, conn.session.public(), desk.ice, desk=opening))
         await _on_connect(desk, conn)
         async for msg in conn.ws:
             if msg.type == WSMsgType.TEXT:
@@ -294,6 +301,18 @@ async def receive(desk: Desk, conn: Connection, raw: str) -> None:
         await conn.send(error_message("internal", "Something went wrong on our side.", message.id))
 
 
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def direct_local_address(request: web.Request) -> str | None:
+    """The desk address the page's socket reached, unless a proxy forwarded it (then the
+    address is the desk's side of the proxy, which the page knows nothing of)."""
+    if any(header in request.headers for header in FORWARDING_HEADERS):
+        return None
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return str(sockname[0]) if isinstance(sockname, tuple) and sockname else None
+
+
 async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     """Each message family is handled in one module."""
     family = message.type.split(".", 1)[0]
@@ -313,6 +332,8 @@ async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await staff.handle(desk, conn, message)
     elif family in ("help", "assistant"):
         await selfhelp.handle(desk, conn, message)
+        if message.type == "assistant.ask":  # after the reply: the patient sees it first
+            await emergency.heard(desk, conn.participant, message.data["text"], source="assistant")
     else:  # the schema admits no other family; keep the loop safe anyway
         raise ProtocolError("unknown_type", "Unknown message type.")
 

@@ -108,9 +108,11 @@ class Hub:
                 conn.peer = ""
                 conn.call = ""
             elif kind == "queue.state":
-                if message == conn.last_state:
+                # The wait so far grows by itself (the page counts on): not a change.
+                news = {k: v for k, v in message.items() if k != "waited_s"}
+                if news == conn.last_state:
                     continue  # nothing changed for this patient: no push
-                conn.last_state = message
+                conn.last_state = news
                 conn.queue = str(message.get("queue") or conn.queue)
             public = {k: v for k, v in message.items() if k != "peer_id"}
             await conn.send(public)

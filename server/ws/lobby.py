@@ -63,7 +63,11 @@ async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         raise Unavailable(
             "The connection test is busy. Please try again in a minute.", code="test_busy"
         )
-    scope = CandidateScope(client_address=conn.address, advertised=desk.settings.echo_addresses)
+    scope = CandidateScope(
+        client_address=conn.address,
+        advertised=desk.settings.echo_addresses,
+        connected_address=conn.local_address,
+    )
     echo = EchoPeer(
         desk.ice,
         connect_timeout=10.0,

@@ -55,6 +55,27 @@ async def offers(desk: Desk, made: Iterable[Offer]) -> None:
         await dispatch(desk, *unreached)
 
 
+async def reoffer(desk: Desk, pid: str) -> None:
+    """Send an open offer of this patient again (same token and deadline): what the
+    agent sees of them changed (an emergency flag)."""
+    record = await desk.engine.patient(pid)
+    aid = record.get("agent", "")
+    if record.get("state") != "offered" or not aid:
+        return
+    agent = await desk.engine.agent(aid)
+    if agent.get("offer_patient") != pid:
+        return
+    offer = Offer(
+        agent=aid,
+        patient=pid,
+        token=agent.get("offer_token", ""),
+        deadline_ms=int(agent.get("offer_deadline") or 0),
+        kind=agent.get("offer_kind", "call"),  # type: ignore[arg-type]
+        queue=record.get("queue", ""),
+    )
+    await _reached(desk, aid, outbound.offer_message(offer, record))
+
+
 async def _reached(desk: Desk, agent: str, message: dict[str, object]) -> bool:
     """False only when the agent is connected nowhere (Redis errors count as reached:
     the offer's deadline settles it)."""

@@ -25,14 +25,21 @@ def ice_message(ice: IceConfig) -> dict[str, Any]:
     return {"iceServers": browser_ice_servers(ice), "iceTransportPolicy": browser_policy(ice)}
 
 
-def welcome(role: str, session: dict[str, Any], ice: IceConfig) -> dict[str, Any]:
-    return {
+def welcome(
+    role: str, session: dict[str, Any], ice: IceConfig, *, desk: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The first message of a socket; a patient's also says whether anyone is answering
+    their queue and when the desk is open (``desk``), for the lobby's greeting."""
+    message = {
         "type": "welcome",
         "v": PROTOCOL_VERSION,
         "role": role,
         "session": session,
         "ice": ice_message(ice),
     }
+    if desk is not None:
+        message["desk"] = desk
+    return message
 
 
 def queue_state(position: Position) -> dict[str, Any]:
@@ -42,7 +49,9 @@ def queue_state(position: Position) -> dict[str, Any]:
 
 def _flags(record: dict[str, str], kind: str) -> list[str]:
     flags = []
-    if record.get("priority") == "urgent":
+    if record.get("emergency"):
+        flags.append("emergency")
+    if record.get("priority") == "urgent" or record.get("band") == "0":
         flags.append("urgent")
     if record.get("returning") == "1":
         flags.append("returning")
@@ -69,6 +78,7 @@ def patient_context(record: dict[str, str], kind: str, now: int | None = None) -
         "waited_s": max(0, (now - joined) // 1000),
         "flags": _flags(record, kind),
         "handoff_note": record.get("handoff_note", ""),
+        "emergency_words": [w for w in record.get("emergency", "").split(",") if w],
     }
     if kind == "callback":
         context["callback"] = {

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
+from typing import Any
 
+from server.auth.sessions import Session
 from server.desk import Desk
 from server.errors import Conflict, Unauthorized, Unavailable
 from server.queue.models import ACTIVE_PATIENT_STATES, PatientDetails
-from server.ws import notify, selfhelp
+from server.ws import emergency, notify, selfhelp
 from server.ws.connection import Connection
 from signaling.messages import ClientMessage
 
@@ -79,6 +82,18 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await conn.send({"type": "survey.thanks"})
 
 
+async def desk_status(desk: Desk, session: Session) -> dict[str, Any]:
+    """Whether anyone answers the patient's queue now (agents signed in and working it)
+    and the desk's opening hours, when set: what the lobby tells a patient before they
+    join, so it never promises a short wait nobody is there to keep."""
+    staffed = await desk.engine.redis.scard(desk.keys.staffed(session.queue))
+    hours = desk.settings.opening_hours
+    return {
+        "staffed": int(staffed) > 0,
+        "hours": hours.public(datetime.now(UTC)) if hours is not None else None,
+    }
+
+
 async def leave(desk: Desk, pid: str, reason: str) -> None:
     """The patient leaves from whatever state they are in; whoever else was involved
     (the agent of their offer or call) is told at once."""
@@ -142,6 +157,7 @@ async def join(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     await conn.send({"type": "queue.joined", "created": ticket.created, "queue": ticket.queue})
     if details.reason:
         await selfhelp.suggest(desk, conn, details.reason)
+        await emergency.heard(desk, pid, details.reason, source="reason")
 
 
 SLOT_MS = 30 * 60_000

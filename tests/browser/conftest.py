@@ -225,6 +225,15 @@ async def eventually(
     return value
 
 
+async def check_camera(page: Page) -> None:
+    """Open the lobby's "Check camera and sound" step (closed at first on a phone); the
+    camera starts when it opens."""
+    check = page.locator("#media-check")
+    await check.wait_for(state="visible", timeout=10_000)
+    if not await check.evaluate("(details) => details.open"):
+        await check.locator("summary").click()
+
+
 async def video_stats(page: Page) -> dict[str, Any] | None:
     stats: dict[str, Any] | None = await page.evaluate(VIDEO_STATS_JS)
     return stats

@@ -20,6 +20,7 @@ from tests.browser.conftest import (
     DESKTOP,
     Parties,
     axe_violations,
+    check_camera,
     eventually,
     screenshot,
     video_stats,
@@ -57,6 +58,8 @@ async def test_patient_pages_have_no_axe_violations(
     page = patient.page
     await expect(page.locator("html")).to_have_attribute("lang", language)
     await expect(page.locator("#lobby-heading")).to_have_text(text["lobby.heading"])
+    await audit(page, axe_source, f"patient-lobby-closed-{language}")
+    await check_camera(page)
     await expect(page.locator("#media-status")).to_have_text(text["lobby.media.ok"])
     await audit(page, axe_source, f"patient-lobby-{language}")
 
@@ -119,8 +122,9 @@ async def test_self_help_pages_have_no_axe_violations(
     await expect(page.locator("#help-search-results li")).not_to_have_count(0)
     await audit(page, axe_source, f"help-index-{language}", full_page=True)
 
-    await page.get_by_role("link", name="Repeat prescriptions").first.click()
-    await expect(page.locator("h1")).to_have_text("Repeat prescriptions")
+    title = {"en": "Repeat prescriptions", "es": "Renovar una receta"}[language]
+    await page.get_by_role("link", name=title).first.click()
+    await expect(page.locator("h1")).to_have_text(title)
     await expect(page.locator("html")).to_have_attribute("lang", language)
     await audit(page, axe_source, f"help-article-{language}", full_page=True)
     response = await page.goto("/help/no-such-article")

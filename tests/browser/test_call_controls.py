@@ -9,7 +9,14 @@ from aiohttp import WSCloseCode
 from playwright.async_api import Page, expect
 
 from signaling.client import AgentBot
-from tests.browser.conftest import DESKTOP, Parties, Party, assert_video_flows, eventually
+from tests.browser.conftest import (
+    DESKTOP,
+    Parties,
+    Party,
+    assert_video_flows,
+    check_camera,
+    eventually,
+)
 from tests.support.desks import LiveDesk
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -142,6 +149,7 @@ async def test_joining_without_a_camera_or_microphone(
         "video": "We couldn't use a camera. You can join with sound only.",
         "audio": "We couldn't use a microphone. You can join and use text chat;",
     }[missing]
+    await check_camera(p)
     await expect(p.locator("#media-status")).to_contain_text(expected, timeout=10_000)
     await p.get_by_role("button", name="Join the queue").click()
     await expect(p.locator("#waiting-heading")).to_be_visible()

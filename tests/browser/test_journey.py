@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, Parties, assert_video_flows
+from tests.browser.conftest import DESKTOP, Parties, assert_video_flows, check_camera
 from tests.support import canary
 from tests.support.desks import LiveDesk
 
@@ -63,7 +63,9 @@ async def test_whole_journey(parties: Parties, live_desk: LiveDesk) -> None:
     assert p.url == live_desk.url + "/p"
     await expect(p.locator("#lobby-greeting")).to_contain_text("Hello Ana.")
     await expect(p.get_by_label("Your first name")).to_have_value(canary.PATIENT_NAME)
+    await check_camera(p)
     await expect(p.locator("#media-status")).to_have_text("Your camera and microphone are working.")
+    await p.get_by_text("Language and help you need (optional)").click()
     await p.get_by_label("I need an interpreter").check()
     await p.get_by_role("button", name="Join the queue").click()
     await expect(p.locator("#waiting-heading")).to_be_focused()

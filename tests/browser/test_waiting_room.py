@@ -4,6 +4,8 @@ from the desk reach waiting patients; leaving moves the others up."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from aiohttp import WSCloseCode
 from playwright.async_api import Page, expect
@@ -39,8 +41,12 @@ async def test_the_place_is_kept(parties: Parties, live_desk: LiveDesk) -> None:
     await join(second.page, "Ben")
     position = second.page.locator("#queue-position")
     await expect(position).to_have_text("You are number 2 in the queue.")
-    # Nobody staffs the queue: the estimate says so rather than guess.
-    await expect(second.page.locator("#queue-estimate")).to_contain_text("can't estimate")
+    # Nobody staffs the queue: the estimate says so rather than guess, and points to the
+    # call-back, which is now the first thing offered (issue 16 item 9).
+    await expect(second.page.locator("#queue-estimate")).to_contain_text(
+        "Nobody from our team is taking calls at this moment, so we can't say how long"
+    )
+    await expect(second.page.locator("#callback-open")).to_have_class(re.compile("button-primary"))
 
     await second.page.reload()
     # Straight back to the waiting room (the session cookie), same place.
@@ -82,8 +88,8 @@ async def test_the_place_is_kept(parties: Parties, live_desk: LiveDesk) -> None:
     await s.get_by_label("Phone number").fill(canary.PHONE_NUMBER)
     await s.get_by_role("button", name="Confirm").click()
     await expect(s.locator("#callback-text")).to_have_text(
-        "We'll call you back by phone when it's your turn. "
-        "You keep your place and you can close this page."
+        f"We'll call you back on the number ending {canary.PHONE_NUMBER[-3:]} when it's your "
+        "turn. You keep your place and you can close this page."
     )
     await expect(position).to_have_text("You are number 2 in the queue.")
     await s.get_by_role("button", name="Wait on this page instead").click()

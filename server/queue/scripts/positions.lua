@@ -2,12 +2,14 @@
 -- ARGV: prefix, queues (comma list of every queue of the desk), then pids
 -- Returns per pid: {state, queue, position (1-based, 0 if not queued),
 --                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket,
---                   callback_mode, returning, ahead_shared, callback_slot}
+--                   callback_mode, returning, ahead_shared, callback_slot, waited_ms}
+-- waited_ms: since the patient joined (by Redis time), for the waiting room's clock.
 -- ahead_shared: patients of OTHER queues ahead of this one (lower score) who will
 -- be served by agents this queue shares, weighted by the share of those queues'
 -- agents who also serve this one. Tickets are desk-wide, so an agent serving two
 -- queues takes the earlier patient of either: the estimate must count them.
 local queues = split(ARGV[2])
+local now = now_ms()
 local out = {}
 local seen = {}
 local overlap = {}
@@ -58,6 +60,7 @@ for i = 3, #ARGV do
   out[#out + 1] = {state, q, position, info[1], info[2], info[3], info[4], info[5],
                    hget(precord, 'ticket') or '', hget(precord, 'callback_mode') or '',
                    hget(precord, 'returning') or '0', tostring(ahead_shared),
-                   hget(precord, 'callback_slot') or '0'}
+                   hget(precord, 'callback_slot') or '0',
+                   tostring(math.max(0, now - tonumber(hget(precord, 'joined_at') or now)))}
 end
 return out

@@ -71,8 +71,8 @@ export class Protocol {
   helpResolved(slug) {
     return this.socket.send("help.resolved", { slug });
   }
-  assistantAsk(text) {
-    return this.socket.send("assistant.ask", { text });
+  assistantAsk(text, language) {
+    return this.socket.send("assistant.ask", { text, ...defined({ language }) });
   }
 
   // -- lobby connection test (patients)

@@ -13,8 +13,9 @@ export class PatientCall extends CallView {
    * @param {object} options
    * @param {import("../lib/protocol.js").Protocol} options.protocol
    * @param {LocalMedia} options.media
+   * @param {import("../lib/chime.js").Chime} options.chime  for new messages, if wanted
    */
-  constructor({ protocol, media }) {
+  constructor({ protocol, media, chime }) {
     super({ protocol, media });
     this.peerName = "";
     this.muted = false;
@@ -34,6 +35,22 @@ export class PatientCall extends CallView {
     onLanguageChange(() => {
       this.chatView.redraw();
       this.labelRemote();
+    });
+    // New messages while the chat is off screen (a phone: it is below the video): a
+    // count on the "Chat" button, read out by screen readers, and a chime only when the
+    // patient turned it on.
+    this.unread = 0;
+    this.chatVisible = true;
+    this.chime = chime;
+    const panel = byId("chat-heading").closest("section");
+    if (panel && "IntersectionObserver" in window) {
+      new IntersectionObserver(([entry]) => {
+        this.chatVisible = entry.isIntersecting;
+        if (this.chatVisible) this.markRead();
+      }).observe(panel);
+    }
+    byId("chat-sound").addEventListener("change", (event) => {
+      if (event.target.checked) this.chime.unlock();
     });
     byId("mute-button").addEventListener("click", () => this.setMuted(!this.muted));
     byId("camera-button").addEventListener("click", () => this.setCameraOff(!this.cameraOff));
@@ -74,6 +91,30 @@ export class PatientCall extends CallView {
     peer.enqueue(() => this.startMedia(peer));
     render(this.status, "call.connecting");
     show(this.status, true);
+  }
+
+  /** call.chat: shown, announced, and counted while the chat is out of sight. */
+  chat(message) {
+    super.chat(message);
+    if (message.from === "patient") return;
+    const who = this.peerName || t("chat.agent");
+    byId("chat-announce").textContent = t("chat.announce", { name: who, text: message.text });
+    if (byId("chat-sound").checked) this.chime.ring();
+    if (this.chatVisible) return;
+    this.unread += 1;
+    this.drawUnread();
+  }
+
+  markRead() {
+    this.unread = 0;
+    this.drawUnread();
+  }
+
+  drawUnread() {
+    const badge = byId("chat-unread");
+    if (this.unread > 0) render(badge, "chat.unread", { count: this.unread });
+    else render(badge, null);
+    show(badge, this.unread > 0);
   }
 
   labelRemote() {

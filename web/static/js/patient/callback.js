@@ -8,6 +8,7 @@ import { byId, fillSelect, show } from "../lib/dom.js";
 import { language, onLanguageChange, render, t } from "../lib/i18n.js";
 
 const PHONE = /^\+?[0-9][0-9 ()-]{5,30}$/;
+const DIGITS_KEY = "vd.callback_digits";
 const SLOT_KEY = "vd.callback_slot"; // the booked time, to show it again after a refresh
 
 export class CallbackChoice {
@@ -119,6 +120,10 @@ export class CallbackChoice {
       sessionStorage.removeItem(SLOT_KEY);
     }
     const wire = mode === "page" ? "page" : "phone";
+    if (wire === "phone") {
+      // Only the last digits are kept (this tab), to repeat the number back masked.
+      sessionStorage.setItem(DIGITS_KEY, phone.replace(/\D/g, "").slice(-3));
+    }
     this.requested = { mode: wire, slot };
     this.sent(this.protocol.queueCallback(wire, wire === "phone" ? phone : undefined, slot), "callback");
   }
@@ -147,10 +152,13 @@ export class CallbackChoice {
     const mode = (state.callback && state.callback.mode) || "";
     const slot = Number(sessionStorage.getItem(SLOT_KEY) || 0);
     const text = byId("callback-text");
+    const digits = sessionStorage.getItem(DIGITS_KEY) || "";
     if (mode === "phone" && slot && state.position === 0) {
-      render(text, "waiting.callback.slot_state", { time: slotLabel(slot) });
+      const key = digits ? "waiting.callback.slot_state_number" : "waiting.callback.slot_state";
+      render(text, key, { time: slotLabel(slot), digits });
     } else if (mode === "phone") {
-      render(text, "waiting.callback.phone_state");
+      const key = digits ? "waiting.callback.phone_state_number" : "waiting.callback.phone_state";
+      render(text, key, { digits });
     } else {
       render(text, "waiting.callback.page_state");
     }

@@ -3,13 +3,29 @@
 // joining: a missing camera or microphone is explained, not required.
 
 import { byId, fillSelect, show } from "../lib/dom.js";
+import { hoursText } from "../lib/hours.js";
 import { ConnectionTest } from "../lib/echo-test.js";
 import { language, onLanguageChange, render, t } from "../lib/i18n.js";
 import { LocalMedia, play } from "../lib/media.js";
 import { LevelMeter } from "../lib/meter.js";
 
 const SLOW_RTT_MS = 400;
+const WIDE_SCREEN = "(min-width: 48rem)";
 const ECHO_SHOWN_MS = 4000;
+
+/**
+ * What a failed connection test says: which step failed, in plain words, and that the
+ * person can still join (it does not guess how the call will go).
+ */
+function failureKey(message) {
+  if (message === "test_busy" || message === "rate_limited") return `error.${message}`;
+  if (message === "answer timed out" || message === "not connected") {
+    return "lobby.test.failed_desk";
+  }
+  if (message === "connection timed out") return "lobby.test.failed_network";
+  if (message === "ping timed out") return "lobby.test.failed_reply";
+  return "lobby.test.failed";
+}
 
 export class Lobby {
   /**
@@ -40,9 +56,16 @@ export class Lobby {
     this.language = byId("patient-language");
     this.joinButton = byId("join-button");
     this.joinError = byId("join-error");
-    this.greeting = byId("lobby-greeting");
+    this.greeting = byId("lobby-body");
+    this.desk = null;
     this.echoTimer = null;
+    this.mediaRun = 0;
 
+    // The camera check is a step of its own: open at first on a wide screen, closed on
+    // a phone (where name, reason and Join come first and fit on one screen).
+    this.check = /** @type {HTMLDetailsElement} */ (byId("media-check"));
+    this.check.open = window.matchMedia(WIDE_SCREEN).matches;
+    this.check.addEventListener("toggle", () => this.checkToggled());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
@@ -55,6 +78,7 @@ export class Lobby {
     this.language.value = language();
     onLanguageChange((lang) => {
       if (!this.language.dataset.touched) this.language.value = lang;
+      this.showDesk(); // day names come from the browser, in the page's language
     });
     this.language.addEventListener("change", () => {
       this.language.dataset.touched = "1";
@@ -67,8 +91,49 @@ export class Lobby {
     const firstName = (session.name || "").trim().split(/\s+/)[0] || "";
     if (!this.name.value && session.name) this.name.value = session.name;
     if (!this.reason.value && session.reason) this.reason.value = session.reason;
-    if (firstName) render(this.greeting, "lobby.greeting_named", { name: firstName });
-    else render(this.greeting, "lobby.greeting");
+    if (firstName) render(byId("lobby-hello"), "lobby.hello_named", { name: firstName });
+    else render(byId("lobby-hello"), "lobby.hello");
+  }
+
+  /**
+   * welcome.desk: whether anyone answers the queue now, and the opening hours. The
+   * greeting says what is true: a team at work, nobody this minute, or closed (with the
+   * hours), and what the patient can do about it.
+   */
+  setDesk(desk) {
+    this.desk = desk || null;
+    this.showDesk();
+  }
+
+  showDesk() {
+    const desk = this.desk;
+    const hoursLine = byId("lobby-hours");
+    const hours = desk && desk.hours && desk.hours.periods.length ? desk.hours : null;
+    if (hours) {
+      render(hoursLine, "lobby.hours", { hours: hoursText(hours, language(), t) });
+    } else {
+      render(hoursLine, null);
+    }
+    show(hoursLine, hours !== null);
+    let body = "lobby.greeting";
+    if (desk && !desk.staffed) {
+      body = hours && !hours.open_now ? "lobby.greeting_closed" : "lobby.greeting_unstaffed";
+    }
+    render(this.greeting, body);
+  }
+
+  /** The details this tab joined with before (a reloaded page): back in the form. */
+  restore(details) {
+    this.name.value = details.name || this.name.value;
+    this.reason.value = details.reason || this.reason.value;
+    if (details.language) {
+      this.language.value = details.language;
+      this.language.dataset.touched = "1";
+    }
+    const needs = new Set(details.needs || []);
+    for (const input of this.form.querySelectorAll("input[name=needs]")) {
+      input.checked = needs.has(input.value);
+    }
   }
 
   /** A note at the top of the lobby (left the queue, place released). */
@@ -81,11 +146,22 @@ export class Lobby {
   enter() {
     this.active = true;
     this.joinButton.disabled = false;
-    this.startMedia();
+    if (this.check.open) this.startMedia();
   }
 
-  leave() {
-    this.active = false;
+  /** "Check camera and sound" opened (the camera starts) or closed (it stops). */
+  checkToggled() {
+    if (!this.active) return;
+    if (this.check.open) {
+      this.startMedia();
+    } else {
+      this.stopMedia();
+      render(this.status, "lobby.media.starting");
+    }
+  }
+
+  stopMedia() {
+    this.mediaRun += 1; // a start still under way shows nothing
     clearTimeout(this.echoTimer);
     this.test.stop();
     show(this.echoFrame, false);
@@ -94,9 +170,16 @@ export class Lobby {
     this.media.stop();
   }
 
+  leave() {
+    this.active = false;
+    this.stopMedia();
+  }
+
   async startMedia() {
+    const run = ++this.mediaRun; // a newer start (leave and come back) wins
     render(this.status, "lobby.media.starting");
     const has = await this.media.start();
+    if (run !== this.mediaRun) return;
     if (!this.active) {
       this.media.stop();
       return;
@@ -106,8 +189,10 @@ export class Lobby {
   }
 
   showMedia(has) {
+    // Attached afresh: the stream's tracks were replaced (a new start, another
+    // device), and a <video> left on the old srcObject can stay black.
+    this.preview.srcObject = null;
     if (has.video) play(this.preview, this.media.stream);
-    else this.preview.srcObject = null;
     this.preview.classList.toggle("is-off", !has.video);
     this.meter.start(this.media.audio);
     let key = "lobby.media.ok";
@@ -164,9 +249,7 @@ export class Lobby {
     } catch (error) {
       this.test.stop();
       show(this.echoFrame, false);
-      const key = `error.${error.message}`;
-      const known = ["error.test_busy", "error.rate_limited"].includes(key);
-      render(this.testResult, known ? key : "lobby.test.failed");
+      render(this.testResult, failureKey(error.message));
     } finally {
       this.testButton.disabled = false;
     }

@@ -29,6 +29,7 @@ const page = {
   session: null,
   ice: null,
   details: null, // what the patient joined with (to join again after the call)
+  desk: null, // welcome.desk: anyone answering the queue, opening hours
   queueState: null,
   callbackMode: "", // the pending call-back's mode, kept for when it is accepted
   due: "", // an accepted call-back before its video call: phone, page, declined, missed
@@ -72,7 +73,7 @@ const assistant = new Assistant({
   onJoin: () => rejoin(),
 });
 const ring = new RingDialog({ protocol, sent, chime, onAnswer: (accept) => ringAnswered(accept) });
-const call = new PatientCall({ protocol, media });
+const call = new PatientCall({ protocol, media, chime });
 const survey = new Survey({ protocol, sent, onRejoin: () => rejoin() });
 
 views.onChange((name, previous) => {
@@ -92,6 +93,8 @@ const handlers = {
     page.session = message.session;
     page.ice = message.ice;
     lobby.setSession(message.session);
+    lobby.setDesk(message.desk);
+    page.desk = message.desk || null;
   },
   error(message) {
     deskError(message);
@@ -235,8 +238,29 @@ function ringAnswered(accept) {
   }
 }
 
+// What the patient joined with, kept for this tab only (sessionStorage: gone when the
+// tab closes), so a page reloaded in the waiting room still has it for the lobby after
+// "Leave the queue" and for joining again after the call.
+const DETAILS_KEY = "vd.details";
+
+/** Which link the details belong to (another link opened in this tab gets none). */
+function linkOf(session) {
+  return session ? `${session.queue}:${session.expires_at}` : "";
+}
+
+function savedDetails(session) {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(DETAILS_KEY) || "null");
+    const ok = saved && saved.link === linkOf(session) && typeof saved.details.name === "string";
+    return ok ? saved.details : null;
+  } catch {
+    return null;
+  }
+}
+
 function join(details) {
   page.details = details;
+  sessionStorage.setItem(DETAILS_KEY, JSON.stringify({ link: linkOf(page.session), details }));
   page.suggest = false; // the desk sends suggestions with the join
   chime.unlock();
   sent(protocol.queueJoin(details), "join");
@@ -354,6 +378,8 @@ async function start() {
     return;
   }
   lobby.setSession(page.session);
+  const saved = page.details ? null : savedDetails(page.session);
+  if (saved) lobby.restore(saved);
   socket.start();
 }
 

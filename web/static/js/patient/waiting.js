@@ -4,7 +4,7 @@
 // The place and estimate sit in a polite live region and change only when their text
 // changes, so a screen reader announces real news, not every push.
 
-import { byId, make, show, timeOfDay } from "../lib/dom.js";
+import { byId, clock, make, show, timeOfDay } from "../lib/dom.js";
 import { render, t } from "../lib/i18n.js";
 
 const STATUS_KEYS = {
@@ -39,6 +39,7 @@ export class WaitingRoom {
     this.protocol = protocol;
     this.sent = sent;
     this.transferred = false;
+    this.waitedTimer = 0;
     this.position = byId("queue-position");
     this.estimate = byId("queue-estimate");
     this.status = byId("queue-status");
@@ -79,6 +80,12 @@ export class WaitingRoom {
       render(this.estimate, null);
     }
     show(byId("queue-place"), queued);
+    this.showWaited(state);
+    // Nobody answering this queue: the call-back is the first thing offered.
+    const unstaffed = state.state === "waiting" && state.agents_staffed === 0;
+    const callbackButton = byId("callback-open");
+    callbackButton.classList.toggle("button-primary", unstaffed);
+    callbackButton.classList.toggle("button-secondary", !unstaffed);
     const queuedAgain = state.state === "waiting" || state.state === "offered";
     if (!queuedAgain) this.transferred = false;
     let status = STATUS_KEYS[state.state] || null;
@@ -92,6 +99,26 @@ export class WaitingRoom {
     const helping = ["waiting", "offered", "callback_pending"].includes(state.state);
     show(byId("self-help"), helping);
     show(byId("assistant"), helping);
+  }
+
+  /**
+   * The time waited so far, counting on from the desk's figure once a second. It is
+   * outside the live region: a clock read out every second would drown everything.
+   */
+  showWaited(state) {
+    const waiting = ["waiting", "offered", "callback_pending"].includes(state.state);
+    clearInterval(this.waitedTimer);
+    show(byId("queue-waited"), waiting);
+    if (!waiting) return;
+    const since = Date.now() - (state.waited_s || 0) * 1000;
+    const draw = () => {
+      const seconds = Math.max(0, (Date.now() - since) / 1000);
+      const element = byId("queue-waited-clock");
+      element.textContent = clock(seconds);
+      element.dateTime = `PT${Math.floor(seconds)}S`;
+    };
+    draw();
+    this.waitedTimer = setInterval(draw, 1000);
   }
 
   /** The call was handed to another queue or agent (true), or a call started (false). */
