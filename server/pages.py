@@ -1,5 +1,6 @@
 """The browser pages: patient (``/p``), agent (``/agent``), admin (``/admin``), the
-self-help articles (``/help``, ``/help/{slug}``) and a landing page.
+self-help articles (``/help``, ``/help/{slug}``, in the language of ``?lang=``) and a
+landing page.
 
 A page GET never reads a token: links carry it in the URL fragment, which the browser
 keeps to itself, and the page's script exchanges it (``POST /api/v1/session``) only
@@ -28,12 +29,18 @@ import jinja2
 from aiohttp import web
 
 from server import appkeys
+from server.api.selfhelp import query_language
 from server.middleware import csp_nonce
+from server.selfhelp.language import DEFAULT_LANGUAGE
 
 WEB_ROOT = Path(str(files("web")))
 TEMPLATES = WEB_ROOT / "templates"
 STATIC = WEB_ROOT / "static"
 DEFAULT_CATALOGUE = STATIC / "i18n" / "en.json"
+# The agent and admin consoles have their own catalogue (/static/i18n/staff/), so the
+# patient page never downloads staff text; their templates say so with data-catalogue.
+STAFF_CATALOGUE = "staff"
+STAFF_PAGES = {"agent.html", "admin.html"}
 
 PAGES = {
     "/": "landing.html",
@@ -44,19 +51,23 @@ PAGES = {
 
 
 @cache
-def catalogue() -> dict[str, str]:
-    """The English message catalogue: the text the patient page is rendered with.
+def catalogue(name: str = "") -> dict[str, str]:
+    """An English message catalogue: the patient pages' (``name`` empty) or the staff
+    consoles' (``"staff"``), the text a page is rendered with.
 
     Read on first use (``create_app`` does no I/O); the page's i18n module swaps in
     another language from the same keys.
     """
-    data = json.loads(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    path = STATIC / "i18n" / name / "en.json" if name else DEFAULT_CATALOGUE
+    data = json.loads(path.read_text(encoding="utf-8"))
     return {str(key): str(value) for key, value in data.items()}
 
 
-def translate(key: str) -> str:
-    """``{{ t("lobby.heading") }}`` in a template; a missing key shows as itself."""
-    return catalogue().get(key, key)
+@jinja2.pass_context
+def translate(context: jinja2.runtime.Context, key: str) -> str:
+    """``{{ t("lobby.heading") }}`` in a template, from the catalogue the page's context
+    names (``catalogue``; the patient one by default); a missing key shows as itself."""
+    return catalogue(str(context.get("catalogue", ""))).get(key, key)
 
 
 def render(
@@ -79,23 +90,36 @@ def render(
 def page(template: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A handler rendering ``template``."""
 
+    context = {"catalogue": STAFF_CATALOGUE} if template in STAFF_PAGES else None
+
     async def handler(request: web.Request) -> web.Response:
-        return render(template, request)
+        return render(template, request, context)
 
     return handler
 
 
+def help_language(request: web.Request) -> dict[str, str]:
+    """A help page's ``?lang=`` (400 when the help has no such language), and the query
+    its links carry to keep it."""
+    language = query_language(request)
+    query = "" if language == DEFAULT_LANGUAGE else f"?lang={language}"
+    return {"language": language, "lang_query": query}
+
+
 async def help_index(request: web.Request) -> web.Response:
     """``/help``: every article (title and summary), with a search box."""
-    return render("help.html", request, {"articles": request.app[appkeys.DESK].help.articles})
+    context = help_language(request)
+    articles = request.app[appkeys.DESK].help.articles(context["language"])
+    return render("help.html", request, {**context, "articles": articles})
 
 
 async def help_article(request: web.Request) -> web.Response:
     """``/help/{slug}``: one article, or a page saying there is none (404)."""
-    article = request.app[appkeys.DESK].help.get(request.match_info["slug"])
+    context = help_language(request)
+    article = request.app[appkeys.DESK].help.get(request.match_info["slug"], context["language"])
     if article is None:
-        return render("help_missing.html", request, status=404)
-    return render("help_article.html", request, {"article": article})
+        return render("help_missing.html", request, context, status=404)
+    return render("help_article.html", request, {**context, "article": article})
 
 
 async def static_cache_headers(request: web.Request, response: web.StreamResponse) -> None:

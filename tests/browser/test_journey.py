@@ -65,7 +65,7 @@ async def test_whole_journey(parties: Parties, live_desk: LiveDesk) -> None:
     await expect(p.get_by_label("Your first name")).to_have_value(canary.PATIENT_NAME)
     await check_camera(p)
     await expect(p.locator("#media-status")).to_have_text("Your camera and microphone are working.")
-    await p.get_by_text("Language and help you need (optional)").click()
+    await p.get_by_text("Language and support needs").click()
     await p.get_by_label("I need an interpreter").check()
     await p.get_by_role("button", name="Join the queue").click()
     await expect(p.locator("#waiting-heading")).to_be_focused()

@@ -65,8 +65,8 @@ async def test_the_lobby_says_who_is_answering(parties: Parties, live_desk: Live
     page = patient.page
     greeting = page.locator("#lobby-greeting")
     await expect(greeting).to_have_text(
-        "Hello Ana. Nobody from our team is taking video calls at this moment. You can still "
-        "join: you keep your place, and you can ask us to call you back instead of waiting.",
+        "Hello Ana. Nobody from our team is taking video calls right now. You can still join "
+        "and keep your place, or ask us to call you back.",
         timeout=10_000,
     )
     assert "short queue" not in (await greeting.text_content() or "")

@@ -10,7 +10,9 @@ const HEIGHT = 260;
 const MARGIN = { top: 26, right: 16, bottom: 34, left: 44 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
-const HOUR_MS = 3600_000;
+const MINUTE_MS = 60_000;
+// Steps between time ticks, in minutes: the smallest giving at most about six ticks.
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360];
 
 let charts = 0;
 
@@ -27,6 +29,13 @@ export function niceStep(max, count = 4) {
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
   return Math.max(1, step); // whole patients
+}
+
+/** The time between tick marks (ms) for an axis `span` ms long: about `count` ticks. */
+export function timeStep(span, count = 6) {
+  const minutes = span / MINUTE_MS / count;
+  const step = TIME_STEPS.find((s) => s >= minutes) ?? TIME_STEPS[TIME_STEPS.length - 1];
+  return step * MINUTE_MS;
 }
 
 /** The <svg> frame: role img, named by its <title>, described by its <desc>. */
@@ -84,7 +93,8 @@ export function lineChart({ series, from, to, title, description, timeLabel }) {
   const span = Math.max(1, to - from);
   const x = (t) => MARGIN.left + ((t - from) / span) * PLOT_W;
   const ticks = svg("g", { class: "chart-axis chart-time", "aria-hidden": "true" });
-  for (let t = Math.ceil(from / HOUR_MS) * HOUR_MS; t <= to; t += HOUR_MS) {
+  const step = timeStep(span);
+  for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
     ticks.append(
       svg("line", { x1: x(t), x2: x(t), y1: MARGIN.top + PLOT_H, y2: MARGIN.top + PLOT_H + 5 }),
       svg("text", { x: x(t), y: HEIGHT - 10, "text-anchor": "middle" }, timeLabel(t)),

@@ -2,7 +2,8 @@
 // level, abandon rate, handle time, CSAT) and per agent, from the `dashboard`
 // message the desk pushes every 2 s over the admin's socket.
 
-import { byId, clock, make, setText } from "../lib/dom.js";
+import { byId, clock, make, setText, show } from "../lib/dom.js";
+import { has, language, t } from "../lib/i18n.js";
 
 const STATES = ["available", "offered", "in_call", "wrap_up", "away"];
 
@@ -14,7 +15,27 @@ function cell(text, numeric = false) {
   return make("td", { className: numeric ? "number" : "", text: String(text) });
 }
 
+/** Waiting patients flagged as possible emergencies, first in the alert box. */
+function renderEmergencies(queues) {
+  const items = [];
+  for (const queue of queues) {
+    for (const patient of queue.emergencies || []) {
+      const words = (patient.words || []).join(", ");
+      const text = t("admin.emergencies.item", {
+        queue: queue.name,
+        ticket: patient.ticket,
+        words,
+        waited: clock(patient.waited_s || 0),
+      });
+      items.push(make("li", { text }));
+    }
+  }
+  byId("dashboard-emergency-list").replaceChildren(...items);
+  show(byId("dashboard-emergencies"), items.length > 0);
+}
+
 export function renderDashboard(message) {
+  renderEmergencies(message.queues || []);
   const queues = byId("dashboard-queues").tBodies[0];
   queues.replaceChildren(
     ...(message.queues || []).map((queue) => {
@@ -41,8 +62,8 @@ export function renderDashboard(message) {
     row.append(
       make("th", { text: agent.name || "—", attrs: { scope: "row" } }),
       cell(agent.id || ""),
-      cell(agent.state.replaceAll("_", " ")),
-      cell(agent.reason || ""),
+      cell(has(`admin.state.${agent.state}`) ? t(`admin.state.${agent.state}`) : agent.state.replaceAll("_", " ")),
+      cell(agent.reason && has(`agent.away.${agent.reason}`) ? t(`agent.away.${agent.reason}`) : agent.reason || ""),
       cell(agent.since_ms ? clock((now - agent.since_ms) / 1000) : "—", true),
       cell((agent.queues || []).join(", ")),
     );
@@ -50,9 +71,10 @@ export function renderDashboard(message) {
   });
   if (!rows.length) {
     const row = make("tr");
-    row.append(make("td", { text: "No agents signed in.", attrs: { colspan: "6" } }));
+    row.append(make("td", { text: t("admin.agents.none"), attrs: { colspan: "6" } }));
     rows.push(row);
   }
   agents.replaceChildren(...rows);
-  setText(byId("dashboard-updated"), `Updated at ${new Date(now).toLocaleTimeString()}`);
+  const time = new Date(now).toLocaleTimeString(language());
+  setText(byId("dashboard-updated"), t("admin.dashboard.updated", { time }));
 }

@@ -1,18 +1,47 @@
 // The supervisor's charts of the last hours (GET /api/v1/dashboard/history?hours=6,
 // refreshed every minute): patients waiting over time per queue (a line chart), and how
 // long answered patients waited (a bar chart over the desk's wait buckets). Each chart
-// has a table of the same data under "Show the data as a table".
+// has a table of the same data under "Show the data as a table". The time axis runs
+// from the first sample to now (at least a quarter hour, at most the six hours asked
+// for), so a desk that started minutes ago does not have its data squeezed to the
+// right edge; the heading says the span.
 
 import { requestJson } from "../lib/api.js";
-import { byId, fillSelect, make, setText, timeOfDay } from "../lib/dom.js";
+import { byId, fillSelect, make, setText } from "../lib/dom.js";
+import { language, t } from "../lib/i18n.js";
 import { barChart, lineChart, swatch } from "./charts.js";
 
 const HOURS = 6;
 const REFRESH_MS = 60_000;
 const PERIOD_MS = 15 * 60_000; // the table gives the most waiting per quarter hour
+const MIN_SPAN_MS = 15 * 60_000;
+
+function timeOfDay(ms) {
+  return new Date(ms).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
+}
 
 function duration(seconds) {
-  return seconds < 60 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+  return seconds < 60
+    ? t("admin.duration.seconds", { count: seconds })
+    : t("admin.duration.minutes", { count: Math.round(seconds / 60) });
+}
+
+/**
+ * Where the time axis starts: the first sample, but at least MIN_SPAN_MS before
+ * `until` and no earlier than `since` (what the desk was asked for).
+ * @param {{points: number[][]}[]} series
+ */
+export function axisStart(series, since, until) {
+  const times = series.flatMap((s) => s.points.map(([at]) => at)).filter((at) => at >= since);
+  const first = times.length ? Math.min(...times) : until;
+  return Math.max(since, Math.min(first, until - MIN_SPAN_MS));
+}
+
+/** A span in words: "the last 40 minutes" up to two hours, then "the last 6 hours". */
+export function spanText(ms) {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  if (minutes < 120) return t("admin.span.minutes", { count: minutes });
+  return t("admin.span.hours", { count: Math.round(minutes / 60) });
 }
 
 /** Short labels of the wait buckets for the chart: "≤30 s", "≤1 min", …, ">30 min". */
@@ -25,9 +54,11 @@ export function bucketLabels(bounds) {
 /** The same buckets in words, for the table and the description. */
 export function bucketNames(bounds) {
   const names = bounds.map((bound, i) =>
-    i === 0 ? `up to ${duration(bound)}` : `${duration(bounds[i - 1])} to ${duration(bound)}`,
+    i === 0
+      ? t("admin.bucket.up_to", { to: duration(bound) })
+      : t("admin.bucket.between", { from: duration(bounds[i - 1]), to: duration(bound) }),
   );
-  names.push(`over ${duration(bounds[bounds.length - 1] || 0)}`);
+  names.push(t("admin.bucket.over", { from: duration(bounds[bounds.length - 1] || 0) }));
   return names;
 }
 
@@ -74,6 +105,29 @@ export class HistoryCharts {
     clearInterval(this.timer);
   }
 
+  /** The charts and their text again, in the page's (new) language. */
+  redraw() {
+    if (!this.data) return;
+    this.fillQueues();
+    this.drawWaiting();
+    this.drawWaits();
+    this.drawUpdated();
+  }
+
+  fillQueues() {
+    const queues = Object.keys(this.data.waiting || {});
+    const chosen = byId("waits-queue").value;
+    fillSelect(
+      byId("waits-queue"),
+      [{ value: "", label: t("admin.all_queues") }, ...queues.map((q) => ({ value: q, label: q }))],
+      chosen,
+    );
+  }
+
+  drawUpdated() {
+    setText(byId("history-updated"), t("admin.history.updated", { time: timeOfDay(this.data.until) }));
+  }
+
   async refresh() {
     try {
       this.data = await requestJson("GET", `/api/v1/dashboard/history?hours=${HOURS}`, {
@@ -81,27 +135,25 @@ export class HistoryCharts {
       });
     } catch (error) {
       if (!this.onAuthError(error)) {
-        setText(byId("history-updated"), `The charts could not be updated: ${error.message}`);
+        setText(byId("history-updated"), t("admin.history.failed", { message: error.message }));
       }
       return;
     }
     this.data.until = Date.now();
-    const queues = Object.keys(this.data.waiting || {});
-    const chosen = byId("waits-queue").value;
-    fillSelect(
-      byId("waits-queue"),
-      [{ value: "", label: "All queues" }, ...queues.map((q) => ({ value: q, label: q }))],
-      chosen,
-    );
+    this.fillQueues();
     this.drawWaiting();
     this.drawWaits();
-    setText(byId("history-updated"), `Charts updated at ${timeOfDay(this.data.until)}; every minute.`);
+    this.drawUpdated();
   }
 
   drawWaiting() {
     const { waiting = {}, since, until } = this.data;
-    const from = since || until - HOURS * 3600_000;
     const series = Object.entries(waiting).map(([name, points]) => ({ name, points }));
+    const from = axisStart(series, since || until - HOURS * 3600_000, until);
+    const span = spanText(until - from);
+    // The section's heading is the span itself: "The last 40 minutes".
+    setText(byId("history-heading"), span.charAt(0).toUpperCase() + span.slice(1));
+    setText(byId("waiting-chart-caption"), t("admin.history.waiting_caption_span", { span }));
     const now = series.map(({ name, points }) => {
       const last = points[points.length - 1];
       return `${name} ${last ? last[1] : 0}`;
@@ -111,15 +163,20 @@ export class HistoryCharts {
       for (const [t, v] of points) if (!peak || v > peak.v) peak = { name, t, v };
     }
     const description =
-      `Line chart of the patients waiting in each queue, sampled every minute from ` +
-      `${timeOfDay(from)} to ${timeOfDay(until)}. Latest: ${now.join(", ") || "no data"}.` +
-      (peak && peak.v > 0 ? ` Most at once: ${peak.v} in ${peak.name} at ${timeOfDay(peak.t)}.` : "");
+      t("admin.chart.waiting_desc", {
+        from: timeOfDay(from),
+        to: timeOfDay(until),
+        latest: now.join(", ") || t("admin.chart.no_data"),
+      }) +
+      (peak && peak.v > 0
+        ? ` ${t("admin.chart.peak", { count: peak.v, queue: peak.name, time: timeOfDay(peak.t) })}`
+        : "");
     byId("waiting-chart").replaceChildren(
       lineChart({
         series,
         from,
         to: until,
-        title: `Patients waiting per queue, last ${HOURS} hours`,
+        title: t("admin.chart.waiting_title", { span }),
         description,
         timeLabel: timeOfDay,
       }),
@@ -143,8 +200,8 @@ export class HistoryCharts {
       rows.push([`${timeOfDay(start)}–${timeOfDay(start + PERIOD_MS)}`, ...most]);
     }
     return table(
-      "Most patients waiting in each quarter hour",
-      ["Period", ...series.map((s) => s.name)],
+      t("admin.chart.waiting_table"),
+      [t("admin.chart.period"), ...series.map((s) => s.name)],
       rows,
     );
   }
@@ -161,16 +218,17 @@ export class HistoryCharts {
         .reduce((sum, [, values]) => sum + (values[i] || 0), 0),
     );
     const total = counts.reduce((a, b) => a + b, 0);
-    const which = queue || "all queues";
-    const description =
-      `Bar chart of ${total} answered patients in ${which} over the last ${HOURS} hours, ` +
-      `by how long they waited: ` +
-      names.map((name, i) => `${name}: ${counts[i]}`).join("; ") +
-      ".";
+    const which = queue || t("admin.chart.all_queues");
+    const description = t("admin.chart.waits_desc", {
+      total,
+      queue: which,
+      hours: HOURS,
+      buckets: names.map((name, i) => `${name}: ${counts[i]}`).join("; "),
+    });
     byId("waits-chart").replaceChildren(
       barChart({
         bars: labels.map((label, i) => ({ label, value: counts[i] })),
-        title: `How long answered patients waited, ${which}, last ${HOURS} hours`,
+        title: t("admin.chart.waits_title", { queue: which, hours: HOURS }),
         description,
       }),
     );
@@ -181,7 +239,11 @@ export class HistoryCharts {
       return [name, ...perQueue, perQueue.reduce((a, b) => a + b, 0)];
     });
     byId("waits-table").replaceChildren(
-      table(`Answered patients by wait, last ${HOURS} hours`, ["Wait", ...queues, "All queues"], rows),
+      table(
+        t("admin.chart.waits_table", { hours: HOURS }),
+        [t("admin.chart.wait"), ...queues, t("admin.all_queues")],
+        rows,
+      ),
     );
   }
 }

@@ -5,6 +5,7 @@
 
 import { ApiError, requestJson } from "../lib/api.js";
 import { byId, setText, show } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 
 const POLL_MS = 1000;
 const POLLS = 90; // the desk bounds a send well within this
@@ -73,14 +74,14 @@ export class MailInvites {
     const to = input.value.trim();
     if (!ADDRESS.test(to)) {
       this.invalid(true);
-      this.status("failed", "Enter one e-mail address, like name@example.org.");
+      this.status("failed", t("admin.mail.one_address"));
       input.focus();
       return;
     }
     const generation = ++this.generation;
     const button = byId("mail-send");
     button.disabled = true;
-    this.status("sending", "Sending…");
+    this.status("sending", t("admin.mail.sending"));
     try {
       const queued = await this.api("POST", "/api/v1/mail/invitations", {
         token: this.linkToken,
@@ -91,7 +92,7 @@ export class MailInvites {
       if (error instanceof ApiError && this.onAuthError(error)) return;
       if (generation !== this.generation) return;
       if (error instanceof ApiError && error.code === "invalid_address") this.invalid(true);
-      this.status("failed", `Couldn't send: ${error.message}`);
+      this.status("failed", t("admin.mail.failed", { reason: error.message }));
     } finally {
       if (generation === this.generation) button.disabled = false;
     }
@@ -111,19 +112,16 @@ export class MailInvites {
       }
       if (generation !== this.generation) return;
       if (mail.status === "sent") {
-        this.status("sent", `Sent to ${to}.`);
+        this.status("sent", t("admin.mail.sent", { to }));
         return;
       }
       if (mail.status === "failed") {
-        this.status("failed", `Couldn't send: ${mail.reason || "the mail server refused it."}`);
+        const reason = mail.reason || t("admin.mail.refused");
+        this.status("failed", t("admin.mail.failed", { reason }));
         return;
       }
     }
-    this.status(
-      "failed",
-      "No answer from the mail server yet. The e-mail may still go out: check with the " +
-        "recipient before sending it again.",
-    );
+    this.status("failed", t("admin.mail.no_answer"));
   }
 
   status(state, text) {

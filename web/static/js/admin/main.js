@@ -5,6 +5,8 @@
 
 import { requestJson } from "../lib/api.js";
 import { byId, setText, show } from "../lib/dom.js";
+import * as i18n from "../lib/i18n.js";
+import { t } from "../lib/i18n.js";
 import { Protocol } from "../lib/protocol.js";
 import { takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
@@ -29,7 +31,7 @@ const socket = new DeskSocket({
 const protocol = new Protocol(socket);
 function onAuthError(error) {
   if (error.status !== 401) return false;
-  fatal("This admin link is no longer valid (expired or revoked). Issue a new one.");
+  fatal(t("admin.error.no_longer_valid"));
   return true;
 }
 const tokens = new TokenAdmin({ token, onAuthError });
@@ -38,33 +40,31 @@ const reports = new ReportDownloads({ token, onAuthError });
 const staff = new StaffMessageForm({
   protocol,
   sent: (id) => {
-    if (id === null) staff.failed("Not connected. Try again in a moment.");
+    if (id === null) staff.failed(t("admin.error.not_connected"));
   },
 });
 let queueNames = [];
+let lastDashboard = null;
 
 const handlers = {
   welcome(message) {
     if (message.role !== "admin") {
       // The socket was authenticated by this browser's agent or patient session
       // cookie (another tab), which the desk prefers to the admin's auth message.
-      fatal(
-        "This browser is signed in to the agent or patient page in another tab, so the " +
-          "live dashboard cannot open here. Use a private window for the admin console.",
-        { forget: false },
-      );
+      fatal(t("admin.error.other_session"), { forget: false });
     }
   },
   error(message) {
     if (["token_revoked", "token_expired", "unauthorized"].includes(message.code)) {
-      fatal(`The desk refused this admin link: ${message.message}`);
+      fatal(t("admin.error.refused", { message: message.message }));
     } else {
-      staff.failed(message.message || "Something went wrong.");
+      staff.failed(message.message || t("error.generic"));
     }
   },
   pong() {},
   dashboard(message) {
     setQueues((message.queues || []).map((queue) => queue.name));
+    lastDashboard = message;
     renderDashboard(message);
   },
   "staff.sent"(message) {
@@ -87,10 +87,11 @@ function setQueues(names) {
 function connectionStatus(status, detail) {
   const badge = byId("live-badge");
   const live = status === "open";
-  setText(badge, live ? "Live" : "Reconnecting…");
+  i18n.render(badge, live ? "admin.live.live" : "admin.live.reconnecting");
   badge.dataset.state = live ? "available" : "away";
   if (status === "closed" && !fatalShown) {
-    fatal(`The desk closed the connection (${detail && detail.error ? detail.error : "refused"}).`);
+    const why = detail && detail.error ? detail.error : t("admin.error.refused_word");
+    fatal(t("admin.error.closed", { why }));
   }
 }
 
@@ -105,20 +106,35 @@ function fatal(text, { forget = true } = {}) {
   show(error, true);
 }
 
+/** Text written from code, in the page's (new) language. */
+function redraw() {
+  if (lastDashboard) renderDashboard(lastDashboard);
+  charts.redraw();
+  tokens.redraw();
+}
+
 async function start() {
+  try {
+    await i18n.setLanguage(i18n.preferredLanguage());
+  } catch {
+    // The page is rendered in English already.
+  }
+  i18n.bindSwitch(byId("language-switch"));
+  i18n.onLanguageChange(() => redraw());
   if (!token) {
-    fatal("Open the admin link (with its token) to use the admin console.");
+    fatal(t("admin.error.no_token"));
     return;
   }
   try {
     const snapshot = await requestJson("GET", "/api/v1/dashboard", { token });
     setQueues((snapshot.queues || []).map((queue) => queue.name));
+    lastDashboard = snapshot;
     renderDashboard(snapshot);
   } catch (error) {
     if (error.status === 401) {
-      fatal("This admin link is not valid (expired or revoked). Issue a new one.");
+      fatal(t("admin.error.not_valid"));
     } else {
-      fatal(`The desk could not be reached: ${error.message}`);
+      fatal(t("admin.error.unreachable", { message: error.message }));
     }
     return;
   }

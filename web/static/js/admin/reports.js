@@ -5,6 +5,7 @@
 
 import { ApiError } from "../lib/api.js";
 import { byId, make, setText } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 
 const DAY_MS = 24 * 3600_000;
 
@@ -39,22 +40,24 @@ export class ReportDownloads {
     const kind = byId("report-kind").value;
     const format = byId("report-format").value;
     if (!from || !to || from > to) {
-      setText(this.status, "Choose a start date on or before the end date.");
+      setText(this.status, t("admin.reports.bad_range"));
       byId("report-from").focus();
       return;
     }
-    setText(this.status, "Preparing the report…");
+    setText(this.status, t("admin.reports.preparing"));
     const query = new URLSearchParams({ from, to, format });
     let blob;
     try {
       blob = await this.fetchReport(`/api/v1/reports/${kind}?${query}`);
     } catch (error) {
-      if (!this.onAuthError(error)) setText(this.status, `No report: ${error.message}`);
+      if (!this.onAuthError(error)) {
+        setText(this.status, t("admin.reports.failed", { message: error.message }));
+      }
       return;
     }
     const name = `videodesk-${kind}-${from}-to-${to}.${format}`;
     save(blob, name);
-    setText(this.status, `Downloaded ${name}.`);
+    setText(this.status, t("admin.reports.downloaded", { name }));
   }
 
   async fetchReport(url) {
@@ -66,7 +69,7 @@ export class ReportDownloads {
         cache: "no-store",
       });
     } catch {
-      throw new ApiError(0, "network", "the desk could not be reached.");
+      throw new ApiError(0, "network", t("admin.reports.unreachable"));
     }
     if (!response.ok) {
       let body = null;

@@ -1,23 +1,32 @@
 // Issuing and revoking links through the admin REST API (bearer token; nothing of
-// it is kept by the browser beyond this tab's session storage).
+// it is kept by the browser beyond this tab's session storage). A new link can be
+// copied, or sent by e-mail (./mail.js).
 
 import { ApiError, requestJson } from "../lib/api.js";
 import { byId, fillSelect, make, setText, show } from "../lib/dom.js";
+import { has, language, t } from "../lib/i18n.js";
+import { MailInvites } from "./mail.js";
 
-const KINDS = { admin: "Admin", agent: "Agent", invite: "Invitation", desk: "Desk link" };
+function kindName(type) {
+  return has(`admin.kind.${type}`) ? t(`admin.kind.${type}`) : type;
+}
 
 /** What a link's status cell says: used, expired and revoked with when. */
 function statusText(token) {
   if (token.status === "revoked") {
-    return token.revoked_at ? `Revoked ${when(token.revoked_at)}` : "Revoked";
+    return token.revoked_at
+      ? t("admin.status.revoked_at", { when: when(token.revoked_at) })
+      : t("admin.status.revoked");
   }
-  if (token.status === "used") return `Used ${when(token.used_at)}`;
-  if (token.status === "expired") return `Expired ${when(token.expires_at)}`;
-  return "Active";
+  if (token.status === "used") return t("admin.status.used_at", { when: when(token.used_at) });
+  if (token.status === "expired") {
+    return t("admin.status.expired_at", { when: when(token.expires_at) });
+  }
+  return t("admin.status.active");
 }
 
 function when(seconds) {
-  return new Date(seconds * 1000).toLocaleString([], {
+  return new Date(seconds * 1000).toLocaleString(language(), {
     dateStyle: "short",
     timeStyle: "short",
   });
@@ -41,6 +50,8 @@ export class TokenAdmin {
       this.createInvite();
     });
     byId("copy-link").addEventListener("click", () => this.copy());
+    this.mail = new MailInvites({ token, onAuthError });
+    this.tokens = null;
     byId("tokens-refresh").addEventListener("click", () => this.refresh());
   }
 
@@ -75,12 +86,13 @@ export class TokenAdmin {
     const error = byId("agent-token-error");
     show(error, false);
     if (!name || !queues.length) {
-      setText(error, name ? "Choose at least one queue." : "Enter the agent's name.");
+      setText(error, t(name ? "admin.agent_link.need_queue" : "admin.agent_link.need_name"));
       show(error, true);
       return;
     }
     const ttl = Number(byId("agent-token-expiry").value);
-    await this.create({ type: "agent", name, queues, ttl }, error, `Agent link for ${name}`);
+    const what = t("admin.created.agent", { name });
+    await this.create({ type: "agent", name, queues, ttl }, error, what);
   }
 
   async createInvite() {
@@ -97,7 +109,9 @@ export class TokenAdmin {
     if (name) body.name = name;
     if (type === "desk") body.label = `desk link: ${queue}`;
     const what =
-      type === "desk" ? `Desk link for ${queue}` : `Invitation for ${name || "a patient"} (${queue})`;
+      type === "desk"
+        ? t("admin.created.desk", { queue })
+        : t("admin.created.invite", { name: name || t("admin.created.a_patient"), queue });
     await this.create(body, byId("invite-error"), what);
   }
 
@@ -108,6 +122,7 @@ export class TokenAdmin {
       setText(byId("created-what"), what);
       byId("created-link").value = issued.link;
       setText(byId("copy-status"), "");
+      await this.mail.offer(issued);
       show(byId("created"), true);
       byId("created-heading").focus();
       this.refresh();
@@ -122,22 +137,31 @@ export class TokenAdmin {
     const input = byId("created-link");
     try {
       await navigator.clipboard.writeText(input.value);
-      setText(byId("copy-status"), "Copied to the clipboard.");
+      setText(byId("copy-status"), t("admin.created.copied"));
     } catch {
       input.select();
-      setText(byId("copy-status"), "Selected: press Ctrl+C (or ⌘C) to copy.");
+      setText(byId("copy-status"), t("admin.created.selected"));
     }
   }
 
   async refresh() {
     try {
       const { tokens } = await this.api("GET", "/api/v1/tokens");
+      this.tokens = tokens;
       this.draw(tokens);
-      setText(byId("tokens-status"), `${tokens.length} link${tokens.length === 1 ? "" : "s"}.`);
+      const count = t(tokens.length === 1 ? "admin.tokens.one" : "admin.tokens.many", {
+        count: tokens.length,
+      });
+      setText(byId("tokens-status"), count);
     } catch (error) {
       if (error instanceof ApiError && this.onAuthError(error)) return;
-      setText(byId("tokens-status"), `Could not list links: ${error.message}`);
+      setText(byId("tokens-status"), t("admin.tokens.list_failed", { message: error.message }));
     }
+  }
+
+  /** The table again in the page's (new) language. */
+  redraw() {
+    if (this.tokens) this.draw(this.tokens);
   }
 
   draw(tokens) {
@@ -150,7 +174,7 @@ export class TokenAdmin {
         const label = token.label || token.subject;
         row.append(
           make("th", { text: label, attrs: { scope: "row" } }),
-          make("td", { text: KINDS[token.type] || token.type }),
+          make("td", { text: kindName(token.type) }),
           make("td", { text: (token.queues || []).join(", ") }),
           make("td", { text: when(token.issued_at) }),
           make("td", { text: when(token.expires_at) }),
@@ -160,8 +184,8 @@ export class TokenAdmin {
         if (!ended) {
           const button = make("button", {
             className: "button button-quiet",
-            text: "Revoke",
-            attrs: { type: "button", "aria-label": `Revoke ${label}` },
+            text: t("admin.tokens.revoke"),
+            attrs: { type: "button", "aria-label": t("admin.tokens.revoke_label", { label }) },
           });
           button.addEventListener("click", () => this.revoke(token.jti, label));
           actions.append(button);
@@ -175,12 +199,13 @@ export class TokenAdmin {
   async revoke(jti, label) {
     try {
       await this.api("DELETE", `/api/v1/tokens/${encodeURIComponent(jti)}`);
-      setText(byId("tokens-status"), `Revoked ${label}: its open pages are closed now.`);
+      const done = t("admin.tokens.revoked", { label });
+      setText(byId("tokens-status"), done);
       await this.refresh();
-      setText(byId("tokens-status"), `Revoked ${label}: its open pages are closed now.`);
+      setText(byId("tokens-status"), done);
     } catch (error) {
       if (error instanceof ApiError && this.onAuthError(error)) return;
-      setText(byId("tokens-status"), `Could not revoke: ${error.message}`);
+      setText(byId("tokens-status"), t("admin.tokens.revoke_failed", { message: error.message }));
     }
   }
 }

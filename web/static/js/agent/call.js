@@ -5,11 +5,12 @@
 
 import { CallView } from "../lib/call-view.js";
 import { ChatView } from "../lib/chat.js";
-import { byId, fillSelect, setText, show, timeOfDay } from "../lib/dom.js";
+import { byId, fillSelect, setText, show } from "../lib/dom.js";
+import { language, render, t } from "../lib/i18n.js";
 import { LocalMedia, play } from "../lib/media.js";
 import { renderContext } from "./context.js";
 
-const QUALITY = { unknown: "checking…", good: "good", fair: "fair", poor: "poor" };
+const QUALITY = ["unknown", "good", "fair", "poor"];
 
 export class AgentCall extends CallView {
   /**
@@ -30,7 +31,7 @@ export class AgentCall extends CallView {
       form: byId("chat-form"),
       input: byId("chat-input"),
       send: (text) => this.protocol.callChat(text) !== null,
-      who: (from) => (from === "agent" ? "You" : this.patient.name || "Patient"),
+      who: (from) => (from === "agent" ? t("agent.chat.you") : this.patient.name || t("agent.chat.patient")),
       self: "agent",
     });
     byId("mute-button").addEventListener("click", () => this.setMuted(!this.muted));
@@ -65,10 +66,8 @@ export class AgentCall extends CallView {
   async start(message) {
     const sameCall = message.call === this.callId && this.peer !== null;
     this.patient = message.patient || { name: (message.peer && message.peer.name) || "" };
-    const name = this.patient.name || "the patient";
-    setText(byId("call-heading"), `In call with ${name}`);
-    this.remote.setAttribute("aria-label", `${name}'s video`);
-    renderContext(byId("call-context"), this.patient);
+    this.patientShownAt = Date.now();
+    this.drawPatient();
     this.chatView.reset(message.history || []);
     if (!message.resumed) {
       byId("notes-text").value = "";
@@ -89,7 +88,25 @@ export class AgentCall extends CallView {
       this.connect(message);
     });
     this.starting = starting;
-    this.drawStatus("Connecting…");
+    this.drawStatus(t("agent.call.connecting"));
+  }
+
+  /** The heading, the video's name and the context (again after a language change). */
+  drawPatient() {
+    const name = this.patient.name || t("agent.call.the_patient");
+    setText(byId("call-heading"), t("agent.call.with", { name }));
+    this.remote.setAttribute("aria-label", t("agent.call.remote_video_of", { name }));
+    renderContext(byId("call-context"), this.patient, this.patientShownAt);
+  }
+
+  /** Everything this view wrote from code, in the page's (new) language. */
+  redraw() {
+    if (this.active) this.drawPatient();
+    this.chatView.redraw();
+    this.drawControls();
+    this.hold(this.onHold);
+    this.showQuality({ level: byId("call-quality").dataset.quality || "unknown" });
+    if (this.active) this.drawStatus();
   }
 
   async startMedia() {
@@ -99,7 +116,7 @@ export class AgentCall extends CallView {
     if (this.media.audio) this.media.audio.enabled = !this.muted;
     if (this.media.video) play(this.self, this.media.stream);
     this.drawControls();
-    this.listDevices("camera-select", "microphone-select", "None");
+    this.listDevices("camera-select", "microphone-select", t("agent.devices.none"));
   }
 
   connect(message) {
@@ -111,18 +128,19 @@ export class AgentCall extends CallView {
 
   showQuality({ level }) {
     const quality = byId("call-quality");
-    setText(quality, QUALITY[level]);
-    quality.dataset.quality = level;
+    const known = QUALITY.includes(level) ? level : "unknown";
+    render(quality, `agent.quality.${known}`);
+    quality.dataset.quality = known;
   }
 
   drawStatus(text) {
     const state = this.peer ? this.peer.state : "connecting";
     let status = text || "";
     if (!text) {
-      if (this.socketDown) status = "Reconnecting to the desk…";
-      else if (this.peerAway) status = "The patient's connection dropped. Reconnecting…";
-      else if (state === "reconnecting" || state === "failed") status = "Reconnecting…";
-      else if (state === "connecting") status = "Connecting…";
+      if (this.socketDown) status = t("agent.call.reconnecting_desk");
+      else if (this.peerAway) status = t("agent.call.patient_dropped");
+      else if (state === "reconnecting" || state === "failed") status = t("agent.call.reconnecting");
+      else if (state === "connecting") status = t("agent.call.connecting");
     }
     setText(byId("call-status"), status);
     show(byId("call-status"), Boolean(status));
@@ -133,7 +151,7 @@ export class AgentCall extends CallView {
     this.onHold = on;
     show(byId("call-hold"), on);
     const button = byId("hold-button");
-    setText(button, on ? "Resume call" : "Hold");
+    setText(button, t(on ? "agent.call.resume" : "agent.call.hold"));
     button.setAttribute("aria-pressed", String(on));
     if (this.media.audio) this.media.audio.enabled = !on && !this.muted;
     if (this.media.video) this.media.video.enabled = !on;
@@ -170,11 +188,11 @@ export class AgentCall extends CallView {
 
   drawControls() {
     const mute = byId("mute-button");
-    setText(mute, this.muted ? "Unmute" : "Mute");
+    setText(mute, t(this.muted ? "agent.call.unmute" : "agent.call.mute"));
     mute.setAttribute("aria-pressed", String(this.muted));
     mute.disabled = this.media.audio === null;
     const camera = byId("camera-button");
-    setText(camera, this.cameraOff ? "Camera on" : "Camera off");
+    setText(camera, t(this.cameraOff ? "agent.call.camera_on" : "agent.call.camera_off"));
     camera.setAttribute("aria-pressed", String(this.cameraOff));
   }
 
@@ -193,7 +211,7 @@ export class AgentCall extends CallView {
     if (target === "agent") {
       const agent = byId("transfer-agent").value.trim();
       if (!agent) {
-        this.transferFailed("Enter the id of the agent to transfer to.");
+        this.transferFailed(t("agent.transfer.need_agent"));
         byId("transfer-agent").focus();
         return;
       }
@@ -211,7 +229,8 @@ export class AgentCall extends CallView {
 
   /** agent.note_saved */
   noteSaved() {
-    setText(byId("notes-status"), `Saved at ${timeOfDay(Date.now())}`);
+    const time = new Date().toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
+    setText(byId("notes-status"), t("agent.notes.saved", { time }));
   }
 
   close() {

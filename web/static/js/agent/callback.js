@@ -5,6 +5,7 @@
 // ring, call.started (kind callback) arrives and the normal call view takes over.
 
 import { byId, make, setText, show } from "../lib/dom.js";
+import { render, t } from "../lib/i18n.js";
 import { renderContext } from "./context.js";
 
 // The desk gives a ringing page a minute to answer (server/ws/agent.py RING_SECONDS);
@@ -24,7 +25,7 @@ export class CallbackTask {
     this.ringButton = byId("callback-ring");
     this.status = byId("callback-status");
     this.ringButton.addEventListener("click", () => {
-      setText(this.status, "Ringing the patient's page…");
+      render(this.status, "agent.callback.ringing_page");
       this.ringButton.disabled = true;
       sent(protocol.agentRing(), "ring");
     });
@@ -41,16 +42,25 @@ export class CallbackTask {
     this.task = task;
     const patient = task.patient || {};
     const callback = patient.callback || {};
-    setText(byId("callback-heading"), `Call-back: ${patient.name || "a patient"}`);
-    renderContext(byId("callback-context"), patient);
-    this.drawHow(callback);
+    this.shownAt = Date.now();
+    this.draw();
     // Ringing is the first thing to do for a page call-back; a second one for a phone.
     this.ringButton.classList.toggle("button-primary", callback.mode === "page");
     this.ringButton.disabled = !task.page_open;
     show(byId("callback-page-closed"), !task.page_open);
-    if (!same) setText(this.status, "");
+    if (!same) render(this.status, null);
     show(this.panel, true);
     if (!same) byId("callback-heading").focus();
+  }
+
+  /** The heading, the context and what to do (again after a language change). */
+  draw() {
+    if (!this.task) return;
+    const patient = this.task.patient || {};
+    const name = patient.name || t("agent.callback.a_patient");
+    setText(byId("callback-heading"), t("agent.callback.with", { name }));
+    renderContext(byId("callback-context"), patient, this.shownAt);
+    this.drawHow(patient.callback || {});
   }
 
   /** What to do first: the number to phone (a tel: link), or ring their page. */
@@ -60,21 +70,23 @@ export class CallbackTask {
     if (mode === "phone" && phone) {
       const link = make("a", { className: "callback-phone", text: phone });
       link.href = `tel:${phone.replace(/[^0-9+]/g, "")}`;
-      how.append("Phone the patient on ", link, ".");
+      // The sentence around the link: "Phone the patient on {phone}."
+      const [before, after = ""] = t("agent.callback.phone").split("{phone}");
+      how.append(before, link, after);
     } else if (mode === "page") {
-      how.append("The patient asked to be alerted on their page: ring it when you are ready.");
+      how.append(t("agent.callback.page"));
     } else {
-      how.append("The patient left no phone number: ring their page if it is open.");
+      how.append(t("agent.callback.no_phone"));
     }
   }
 
   /** agent.ringing */
   ringing() {
-    setText(this.status, "Ringing… The patient has a minute to answer.");
+    render(this.status, "agent.callback.ringing");
     clearTimeout(this.ringTimer);
     this.ringTimer = setTimeout(() => {
       if (!this.open) return;
-      setText(this.status, "No answer from the patient's page. Ring again, or phone them.");
+      render(this.status, "agent.callback.no_answer");
       this.ringButton.disabled = false;
     }, RING_MS);
   }
@@ -82,7 +94,7 @@ export class CallbackTask {
   /** agent.ring_declined */
   declined() {
     clearTimeout(this.ringTimer);
-    setText(this.status, "The patient said not now. You can ring again in a moment.");
+    render(this.status, "agent.callback.not_now");
     this.ringButton.disabled = false;
   }
 
@@ -90,11 +102,12 @@ export class CallbackTask {
   ringFailed(code, message) {
     clearTimeout(this.ringTimer);
     if (code === "not_connected") {
-      setText(this.status, "The patient's page is closed: please phone them.");
+      render(this.status, "agent.callback.closed");
       show(byId("callback-page-closed"), true);
       return;
     }
-    setText(this.status, message || "The page could not be rung.");
+    render(this.status, message ? null : "agent.callback.ring_failed");
+    if (message) setText(this.status, message);
     this.ringButton.disabled = false;
   }
 

@@ -1,28 +1,22 @@
 // What an agent sees of a patient (from agent.offer and call.started): first name,
 // reason, language, wait, needs, flags, hand-off note. All of it is text from people
-// or the desk, so every value goes in with textContent.
+// or the desk, so every value goes in with textContent; the labels come from the
+// staff catalogue.
 
 import { clock, make } from "../lib/dom.js";
+import { has, t } from "../lib/i18n.js";
 
-const FLAGS = {
-  urgent: "Urgent",
-  returning: "Returning after a dropped call or missed offer",
-  callback: "Call-back",
-  transferred: "Transferred",
-};
-const NEEDS = {
-  interpreter: "Interpreter",
-  caregiver: "A caregiver joins",
-  accessibility: "Accessibility support",
-};
-const LANGUAGES = { en: "English", es: "Spanish" };
+/** A catalogue message for a code (`<prefix>.<code>`), or the code when there is none. */
+function named(prefix, code) {
+  return has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : code;
+}
 
 export function languageName(code) {
-  return LANGUAGES[code] || code || "—";
+  return code ? named("agent.language", code) : "—";
 }
 
 export function flagText(flag) {
-  return FLAGS[flag] || flag;
+  return named("agent.flag", flag);
 }
 
 /**
@@ -31,31 +25,44 @@ export function flagText(flag) {
  */
 export function renderContext(list, patient, waitedAt = Date.now()) {
   const waited = (patient.waited_s || 0) + Math.max(0, (Date.now() - waitedAt) / 1000);
-  const rows = [
-    ["First name", patient.name || "—"],
-    ["Reason", patient.reason || "—"],
-    ["Language", languageName(patient.language)],
-    ["Waited", clock(waited)],
-  ];
+  const rows = [];
+  if (patient.emergency_words && patient.emergency_words.length) {
+    rows.push([
+      t("agent.flag.emergency"),
+      t("agent.context.said", { words: patient.emergency_words.join(", ") }),
+    ]);
+  }
+  rows.push(
+    [t("agent.context.name"), patient.name || "—"],
+    [t("agent.context.reason"), patient.reason || "—"],
+    [t("agent.context.language"), languageName(patient.language)],
+    [t("agent.context.waited"), clock(waited)],
+  );
   if (patient.needs && patient.needs.length) {
-    rows.push(["Needs", patient.needs.map((need) => NEEDS[need] || need).join(", ")]);
+    const needs = patient.needs.map((need) => named("agent.need", need));
+    rows.push([t("agent.context.needs"), needs.join(", ")]);
   }
   if (patient.flags && patient.flags.length) {
-    rows.push(["Flags", patient.flags.map(flagText).join(", ")]);
+    rows.push([t("agent.context.flags"), patient.flags.map(flagText).join(", ")]);
   }
   if (patient.callback && patient.callback.mode) {
     const how =
       patient.callback.mode === "phone"
-        ? `Phone ${patient.callback.phone || "(no number)"}`
-        : "Ring the patient's page";
-    rows.push(["Call back", how]);
+        ? t("agent.context.phone", { phone: patient.callback.phone || t("agent.context.no_number") })
+        : t("agent.context.ring_page");
+    rows.push([t("agent.context.call_back"), how]);
   }
-  if (patient.handoff_note) rows.push(["Hand-off note", patient.handoff_note]);
+  if (patient.handoff_note) rows.push([t("agent.context.handoff"), patient.handoff_note]);
   list.replaceChildren();
   for (const [term, value] of rows) {
     const row = make("div", { className: "context-row" });
     row.append(make("dt", { text: term }), make("dd", { text: String(value) }));
     list.append(row);
   }
-  list.classList.toggle("is-urgent", Boolean(patient.flags && patient.flags.includes("urgent")));
+  const flags = patient.flags || [];
+  list.classList.toggle("is-urgent", flags.includes("urgent") || flags.includes("emergency"));
+  const first = list.firstElementChild;
+  if (first && patient.emergency_words && patient.emergency_words.length) {
+    first.classList.add("context-emergency");
+  }
 }

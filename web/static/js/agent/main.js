@@ -7,6 +7,8 @@
 import { ApiError } from "../lib/api.js";
 import { Chime } from "../lib/chime.js";
 import { byId, setText, show } from "../lib/dom.js";
+import * as i18n from "../lib/i18n.js";
+import { t } from "../lib/i18n.js";
 import { Protocol } from "../lib/protocol.js";
 import { openSession, takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
@@ -31,7 +33,7 @@ const protocol = new Protocol(socket);
 
 function sent(id, purpose) {
   if (id === null) {
-    problem(purpose, "Not connected to the desk. Reconnecting…");
+    problem(purpose, t("agent.error.not_connected"));
     return;
   }
   page.replies.set(id, purpose);
@@ -67,14 +69,8 @@ const handlers = {
     offer.show(message);
   },
   "agent.offer_cancelled"(message) {
-    const reasons = {
-      patient_left: "The patient left the queue before you answered.",
-      revoked: "The patient's link was withdrawn, so the offer was cancelled.",
-    };
-    offer.close(
-      reasons[message.reason] ??
-        "The offer expired, so your status is now away. The patient keeps their place.",
-    );
+    const reasons = { patient_left: "agent.cancelled.patient_left", revoked: "agent.cancelled.revoked" };
+    offer.close(t(reasons[message.reason] ?? "agent.cancelled.expired"));
   },
   "agent.queues"(message) {
     renderQueues(message.queues || []);
@@ -169,13 +165,7 @@ function userGesture() {
 function drawNotifications() {
   const supported = "Notification" in window;
   const permission = supported ? Notification.permission : "unsupported";
-  const text = {
-    granted: "Desktop notifications are on: offers show even when this tab is in the background.",
-    denied: "Desktop notifications are blocked in this browser; offers still chime.",
-    default: "Turn on desktop notifications to see offers when this tab is in the background.",
-    unsupported: "This browser cannot show desktop notifications; offers still chime.",
-  }[permission];
-  setText(byId("notify-state"), text);
+  i18n.render(byId("notify-state"), `agent.notify.${permission}`);
   show(byId("notify-enable"), permission === "default");
 }
 
@@ -185,14 +175,14 @@ function deskError(message) {
   const purpose = message.ref ? page.replies.get(message.ref) : undefined;
   if (message.ref) page.replies.delete(message.ref);
   if (["token_revoked", "token_expired", "unauthorized"].includes(message.code)) {
-    fatal(message.message || "Your session has ended.");
+    fatal(message.message || t("agent.error.session_ended"));
     return;
   }
   if (purpose === "ring") {
     callback.ringFailed(message.code, message.message);
     return;
   }
-  problem(purpose, message.message || "Something went wrong.");
+  problem(purpose, message.message || t("error.generic"));
 }
 
 function problem(purpose, text) {
@@ -222,21 +212,13 @@ function connectionStatus(state, detail) {
     banner("");
     call.socketStatus(false);
   } else if (state === "reconnecting" || state === "offline") {
-    banner(
-      navigator.onLine === false
-        ? "This computer seems to be offline. Reconnecting when the network is back…"
-        : "Connection to the desk lost. Reconnecting…",
-    );
+    banner(t(navigator.onLine === false ? "connection.offline" : "connection.lost"));
     call.socketStatus(true);
   } else if (state === "closed") {
     banner("");
     if (!page.fatal) {
       const idle = detail && detail.code === 1008 && !detail.error;
-      fatal(
-        idle
-          ? "Your session ended after a long time without activity. Open your agent link again."
-          : "Your session has ended. Open your agent link again.",
-      );
+      fatal(t(idle ? "agent.error.idle" : "agent.error.closed"));
     }
   }
 }
@@ -255,23 +237,40 @@ function fatal(text) {
 
 // -- start ------------------------------------------------------------------------
 
+/** Text written from code, in the page's (new) language. */
+function redraw() {
+  status.draw();
+  offer.draw();
+  callback.draw();
+  call.redraw();
+  wrapup.redraw();
+  renderQueues();
+}
+
 async function start() {
+  try {
+    await i18n.setLanguage(i18n.preferredLanguage());
+  } catch {
+    // The page is rendered in English already.
+  }
+  i18n.bindSwitch(byId("language-switch"));
+  i18n.onLanguageChange(() => redraw());
   byId("notify-enable").addEventListener("click", () => userGesture());
   drawNotifications();
   try {
     page.session = await openSession(linkToken, "agent");
   } catch (error) {
-    let text = "Open the agent link you were given to sign in.";
+    let text = t("agent.error.no_link");
     if (error instanceof ApiError && error.status === 0) {
-      text = "The desk could not be reached. Check the network and reload the page.";
+      text = t("error.unreachable");
     } else if (error instanceof ApiError && linkToken) {
-      text = `This link does not work: ${error.message}`;
+      text = t("agent.error.bad_link", { message: error.message });
     }
     fatal(text);
     return;
   }
   if (page.session.role !== "agent") {
-    fatal("This is not an agent link.");
+    fatal(t("agent.error.not_agent"));
     return;
   }
   setText(byId("agent-name"), page.session.name || "");

@@ -3,6 +3,7 @@
 // notification (the tab may be in the background).
 
 import { byId, setText, show } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 import { renderContext } from "./context.js";
 
 export class OfferPanel {
@@ -41,16 +42,8 @@ export class OfferPanel {
     this.offer = offer;
     // The local clock may differ from the server's: count down from expires_in_ms.
     this.deadline = Date.now() + (offer.expires_in_ms || 0);
-    const patient = offer.patient || {};
-    const received = Date.now();
-    renderContext(byId("offer-context"), patient, received);
-    const kind = offer.kind === "transfer" ? "Transferred patient" : "Incoming patient";
-    setText(byId("offer-heading"), offer.kind === "callback" ? "Call-back due" : kind);
-    setText(
-      byId("offer-announce"),
-      `${patient.name || "A patient"} from ${offer.queue || "the queue"}` +
-        (patient.reason ? `: ${patient.reason}` : ""),
-    );
+    this.received = Date.now();
+    this.draw();
     show(byId("offer-outcome"), false);
     show(this.panel, true);
     clearInterval(this.timer);
@@ -63,6 +56,25 @@ export class OfferPanel {
     }
   }
 
+  /** The offer's text, in the page's language (again after a language change). */
+  draw() {
+    if (!this.offer) return;
+    const offer = this.offer;
+    const patient = offer.patient || {};
+    renderContext(byId("offer-context"), patient, this.received);
+    const heading = { transfer: "agent.offer.transfer", callback: "agent.offer.callback" };
+    setText(byId("offer-heading"), t(heading[offer.kind] || "agent.offer.heading"));
+    const emergency = (patient.flags || []).includes("emergency") ? t("agent.offer.emergency") : "";
+    const who = {
+      name: patient.name || t("agent.offer.a_patient"),
+      queue: offer.queue || t("agent.offer.the_queue"),
+    };
+    const line = patient.reason
+      ? t("agent.offer.announce_reason", { ...who, reason: patient.reason })
+      : t("agent.offer.announce", who);
+    setText(byId("offer-announce"), `${emergency}${line}`);
+  }
+
   tick() {
     const left = Math.max(0, Math.ceil((this.deadline - Date.now()) / 1000));
     setText(byId("offer-countdown"), String(left));
@@ -73,10 +85,12 @@ export class OfferPanel {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     const patient = offer.patient || {};
     try {
-      this.notification = new Notification("videodesk: incoming patient", {
-        body: `${patient.name || "A patient"} (${offer.queue}), respond within ${Math.round(
-          (offer.expires_in_ms || 0) / 1000,
-        )} s`,
+      this.notification = new Notification(t("agent.offer.notification"), {
+        body: t("agent.offer.notification_body", {
+          name: patient.name || t("agent.offer.a_patient"),
+          queue: offer.queue,
+          seconds: Math.round((offer.expires_in_ms || 0) / 1000),
+        }),
         tag: "videodesk-offer",
         requireInteraction: true,
       });

@@ -2,13 +2,19 @@
 // who is waiting (first name and reason, as text).
 
 import { byId, clock, make } from "../lib/dom.js";
-import { flagText } from "./context.js";
+import { t } from "../lib/i18n.js";
+import { flagText, languageName } from "./context.js";
 
-export function renderQueues(queues) {
+let shown = null;
+
+/** Draw the queues (again with the last ones, after a language change, when none given). */
+export function renderQueues(queues = shown) {
+  if (queues === null) return;
+  shown = queues;
   const list = byId("queue-list");
   list.replaceChildren();
   if (!queues.length) {
-    list.append(make("p", { className: "hint", text: "You serve no queues." }));
+    list.append(make("p", { className: "hint", text: t("agent.queues.none") }));
     return;
   }
   for (const queue of queues) {
@@ -17,8 +23,11 @@ export function renderQueues(queues) {
     section.append(make("h3", { text: queue.name }));
     const summary =
       queue.waiting === 0
-        ? "Nobody waiting"
-        : `${queue.waiting} waiting · oldest ${clock(queue.oldest_wait_s || 0)}`;
+        ? t("agent.queues.nobody")
+        : t("agent.queues.summary", {
+            count: queue.waiting,
+            oldest: clock(queue.oldest_wait_s || 0),
+          });
     section.append(make("p", { className: "queue-summary", text: summary }));
     if (queue.patients && queue.patients.length) {
       const patients = make("ol", { className: "queue-patients" });
@@ -27,7 +36,7 @@ export function renderQueues(queues) {
         item.append(make("span", { className: "queue-patient-name", text: patient.name || "—" }));
         if (patient.reason) item.append(" — ", make("span", { text: patient.reason }));
         const details = [clock(patient.waited_s || 0)];
-        if (patient.language) details.push(patient.language);
+        if (patient.language) details.push(languageName(patient.language));
         for (const flag of patient.flags || []) details.push(flagText(flag));
         item.append(make("span", { className: "queue-patient-meta", text: ` (${details.join(", ")})` }));
         patients.append(item);

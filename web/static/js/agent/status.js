@@ -1,17 +1,22 @@
 // The agent's status (available, away with a reason, offline), shown from
-// agent.state and changed with agent.status. Choosing "Available" is also the tap
-// that lets the page make sounds and ask for desktop notifications.
+// agent.state and changed with agent.status; the control lives in the page header.
+// Choosing "Available" is also the tap that lets the page make sounds and ask for
+// desktop notifications.
 
 import { byId, clock, setText, show } from "../lib/dom.js";
+import { has, render, t } from "../lib/i18n.js";
 
-const LABELS = {
-  offline: "Offline",
-  available: "Available",
-  offered: "Offer waiting",
-  in_call: "In a call",
-  wrap_up: "Wrap-up",
-  away: "Away",
-};
+const STATES = ["offline", "available", "offered", "in_call", "wrap_up", "away"];
+
+/** A state's label (agent.state.<state>), or the state itself for one the page does not know. */
+export function stateLabel(state) {
+  return STATES.includes(state) ? t(`agent.state.${state}`) : String(state).replaceAll("_", " ");
+}
+
+/** An away reason's words (agent.away.<reason>, lower case in the status line). */
+export function awayReason(reason) {
+  return has(`agent.away.${reason}`) ? t(`agent.away.${reason}`) : reason.replaceAll("_", " ");
+}
 
 export class StatusPanel {
   /**
@@ -22,6 +27,7 @@ export class StatusPanel {
    */
   constructor({ protocol, sent, onGesture }) {
     this.state = { state: "offline", reason: "", since_ms: 0 };
+    this.signedOutNow = false;
     this.text = byId("status-text");
     this.buttons = {
       available: byId("status-available"),
@@ -44,7 +50,8 @@ export class StatusPanel {
     this.state = state;
     this.draw();
     const badge = byId("agent-badge");
-    setText(badge, LABELS[state.state] || state.state);
+    if (STATES.includes(state.state)) render(badge, `agent.state.${state.state}`);
+    else setText(badge, stateLabel(state.state));
     badge.dataset.state = state.state;
     const busy = ["offered", "in_call", "wrap_up"].includes(state.state);
     for (const [status, button] of Object.entries(this.buttons)) {
@@ -55,8 +62,9 @@ export class StatusPanel {
 
   /** The session ended (link withdrawn or expired): the badge must not claim a status. */
   signedOut() {
+    this.signedOutNow = true;
     const badge = byId("agent-badge");
-    setText(badge, "Signed out");
+    render(badge, "agent.state.signed_out");
     badge.dataset.state = "offline";
     for (const button of Object.values(this.buttons)) button.disabled = true;
   }
@@ -64,11 +72,16 @@ export class StatusPanel {
   draw() {
     const { state, reason, since_ms: since } = this.state;
     // The state is a live region (announced when it changes); the ticking time is not.
-    let text = LABELS[state] || state;
-    if (state === "away" && reason) text += ` (${reason.replaceAll("_", " ")})`;
-    if (state === "available") text += ": the next patient will be offered to you here.";
-    setText(this.text, text);
-    setText(byId("status-since"), since ? `for ${clock((Date.now() - since) / 1000)}` : "");
+    let text = stateLabel(state);
+    if (state === "away" && reason) {
+      text = t("agent.status.away_because", { reason: awayReason(reason).toLowerCase() });
+    }
+    if (state === "available") text = t("agent.status.available_line");
+    setText(this.text, this.signedOutNow ? "" : text);
+    setText(
+      byId("status-since"),
+      since && !this.signedOutNow ? t("agent.status.since", { time: clock((Date.now() - since) / 1000) }) : "",
+    );
   }
 
   failed(message) {

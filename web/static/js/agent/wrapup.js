@@ -2,8 +2,11 @@
 // note, and what next (available or away).
 
 import { byId, fillSelect, setText, show } from "../lib/dom.js";
+import { has, t } from "../lib/i18n.js";
 
+/** An outcome code's label: the catalogue's (agent.outcome.<code>), else its words. */
 export function outcomeLabel(code) {
+  if (has(`agent.outcome.${code}`)) return t(`agent.outcome.${code}`);
   const words = code.replaceAll("_", " ").replaceAll("-", " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
@@ -27,13 +30,18 @@ export class WrapupForm {
     });
   }
 
-  setCodes(codes) {
-    if (codes.join() === this.codes.join()) return;
+  setCodes(codes, { force = false } = {}) {
+    if (!force && codes.join() === this.codes.join()) return;
     this.codes = codes;
     fillSelect(
       byId("wrapup-outcome"),
       codes.map((code) => ({ value: code, label: outcomeLabel(code) })),
     );
+  }
+
+  /** Relabel the outcomes (after a language change). */
+  redraw() {
+    this.setCodes(this.codes, { force: true });
   }
 
   open() {

@@ -2,6 +2,8 @@
 // navigator.languages, switchable on the page. The template is rendered in English;
 // elements marked data-i18n="key" (text) or data-i18n-label="key" (aria-label) are
 // re-filled when the language changes. Dynamic text goes through t().
+// The staff consoles name their own catalogue (<html data-catalogue="staff">: files in
+// /static/i18n/staff/), so the patient page never downloads staff text.
 
 export const LANGUAGES = ["en", "es"];
 const STORAGE_KEY = "vd.language";
@@ -30,7 +32,9 @@ export function language() {
 /** Load a catalogue and re-translate the page (sets <html lang>). */
 export async function setLanguage(lang, { remember = false } = {}) {
   if (!LANGUAGES.includes(lang)) lang = "en";
-  const response = await fetch(`/static/i18n/${lang}.json`, { credentials: "same-origin" });
+  const folder = document.documentElement.dataset.catalogue;
+  const url = folder ? `/static/i18n/${folder}/${lang}.json` : `/static/i18n/${lang}.json`;
+  const response = await fetch(url, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`catalogue ${lang}: ${response.status}`);
   messages = await response.json();
   current = lang;

@@ -1,8 +1,10 @@
 // A message from the desk to everyone waiting in one queue (staff.message; the desk
 // confirms with staff.sent and shows it to those patients as queue.notice). The same
-// form serves the agent console (the agent's queues) and the admin console (all).
+// form serves the agent console (the agent's queues) and the admin console (all);
+// its words come from the staff catalogue.
 
 import { byId, fillSelect, setText } from "./dom.js";
+import { render } from "./i18n.js";
 
 export class StaffMessageForm {
   /**
@@ -20,11 +22,11 @@ export class StaffMessageForm {
       event.preventDefault();
       const text = this.text.value.trim();
       if (!text) {
-        setText(this.status, "Write the message first.");
+        render(this.status, "staff.write_first");
         this.text.focus();
         return;
       }
-      setText(this.status, "Sending…");
+      render(this.status, "staff.sending");
       sent(protocol.staffMessage(this.queue.value, text), "staff");
     });
   }
@@ -41,11 +43,12 @@ export class StaffMessageForm {
 
   /** staff.sent */
   delivered(queue) {
-    setText(this.status, `Sent to everyone waiting in ${queue}.`);
+    render(this.status, "staff.sent", { queue });
     this.text.value = "";
   }
 
   failed(message) {
-    setText(this.status, message || "The message was not sent.");
+    render(this.status, message ? null : "staff.not_sent");
+    if (message) setText(this.status, message);
   }
 }
