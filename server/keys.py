@@ -71,6 +71,11 @@ class Keys:
 
     # -- queue engine ---------------------------------------------------------
     @property
+    def ready_probe(self) -> str:
+        """A short-lived key /readyz writes: a replica (after a failover) refuses it."""
+        return f"{self.prefix}ready"
+
+    @property
     def seq(self) -> str:
         """Counter for tickets, fencing tokens and call ids."""
         return f"{self.prefix}seq"

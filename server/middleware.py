@@ -19,10 +19,26 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 
 from aiohttp import web
+from redis import exceptions as redis_errors
 
 from server.errors import DeskError, TooManyRequests, Unavailable
 
 log = logging.getLogger(__name__)
+
+# Redis errors that mean "not now" rather than a bug: an outage, a failover in
+# progress, a replica refusing writes, a cluster moving slots.
+REDIS_OUTAGES = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    redis_errors.ClusterError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.MasterDownError,
+    redis_errors.MovedError,
+    redis_errors.AskError,
+)
+OUTAGE_RETRY_AFTER = 2
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 NONCE = web.RequestKey("csp_nonce", str)
@@ -69,6 +85,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = json_error(exc.status, exc.code, exc.message)
         if isinstance(exc, TooManyRequests | Unavailable):
             response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except REDIS_OUTAGES as exc:
+        # Redis down, failing over or a replica for now: the person may simply retry.
+        log.warning("Redis unavailable on %s %s: %s", request.method, _route_of(request),
+                    type(exc).__name__)  # fmt: skip
+        response = json_error(503, "unavailable", "Please try again in a few seconds.")
+        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
         return response
     except web.HTTPException as exc:
         if exc.status < 400:

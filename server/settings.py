@@ -79,6 +79,7 @@ class Settings:
     content_dir: Path | None = None
     metrics_token: str | None = None
     metrics_allow: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     max_sockets_per_session: int = 4
     max_sockets_per_token: int = 4
     max_unauthenticated_per_address: int = 10
@@ -148,6 +149,7 @@ class Settings:
             content_dir=reader.get("VIDEODESK_CONTENT_DIR", None, _existing_dir),
             metrics_token=reader.get("VIDEODESK_METRICS_TOKEN", None, _secret),
             metrics_allow=reader.get("VIDEODESK_METRICS_ALLOW", LOOPBACK_NETWORKS, _networks),
+            trusted_proxies=reader.get("VIDEODESK_TRUSTED_PROXIES", (), _networks),
             max_sockets_per_session=reader.get(
                 "VIDEODESK_MAX_SOCKETS_PER_SESSION", 4, _int_range(1, 100)
             ),

@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.settings import Settings
@@ -83,3 +84,15 @@ async def ping(redis: Redis) -> bool:
         return bool(await redis.ping())
     except Exception:  # any failure to answer is "not ready", never a crash
         return False
+
+
+async def writable(redis: Redis, probe_key: str) -> str | None:
+    """None when Redis takes a write; otherwise why not: ``redis_read_only`` (a replica,
+    e.g. the old primary after a failover) or ``redis_unavailable``."""
+    try:
+        await redis.set(probe_key, "1", px=5000)
+    except ReadOnlyError:
+        return "redis_read_only"
+    except Exception:  # any other failure to write is "not ready", never a crash
+        return "redis_unavailable"
+    return None

@@ -120,3 +120,15 @@ def _keep_candidates(sdp: str, keep: Callable[[str], bool]) -> str:
     lines = sdp.split(newline)
     kept = [line for line in lines if not line.startswith("a=candidate:") or keep(line)]
     return newline.join(kept)
+
+
+def is_relay(line: str) -> bool:
+    """Whether an ``a=candidate`` value is a TURN relay candidate."""
+    parsed = _parse(line)
+    return parsed is not None and parsed[1] == "relay"
+
+
+def relay_candidates_only(sdp: str) -> str:
+    """The SDP without its host, server-reflexive and peer-reflexive candidates (the
+    relay-only policy: nobody learns the other party's addresses)."""
+    return _keep_candidates(sdp, is_relay)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from server import appkeys
 from server.middleware import json_error
-from server.store import ping
+from server.store import ping, writable
 
 READY_TIMEOUT = 1.0
 
@@ -20,12 +20,24 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     if request.app[appkeys.LIFECYCLE].draining:
         return json_error(503, "draining", "This server is shutting down; use another one.")
+    redis = request.app[appkeys.REDIS]
     try:
-        ok = await asyncio.wait_for(ping(request.app[appkeys.REDIS]), READY_TIMEOUT)
+        ok = await asyncio.wait_for(ping(redis), READY_TIMEOUT)
+        problem = (
+            None
+            if not ok
+            else await asyncio.wait_for(
+                writable(redis, request.app[appkeys.KEYS].ready_probe), READY_TIMEOUT
+            )
+        )
     except TimeoutError:
-        ok = False
+        ok, problem = False, None
     if not ok:
         return json_error(503, "redis_unavailable", "Redis does not answer.")
+    if problem == "redis_read_only":
+        return json_error(503, problem, "Redis answers but refuses writes (a replica).")
+    if problem is not None:
+        return json_error(503, problem, "Redis does not take writes.")
     return web.json_response({"status": "ready"})
 
 

@@ -196,9 +196,10 @@ def _paths() -> dict[str, Any]:
     return {
         "/healthz": {"get": {"summary": "The process is running", "responses": {
             "200": _ok("Running", status)}}},
-        "/readyz": {"get": {"summary": "The process can serve (Redis answers, not draining)",
+        "/readyz": {"get": {"summary": "The process can serve (Redis takes writes, not draining)",
                             "responses": {"200": _ok("Ready", status),
-                                          "503": _error("Not ready (Redis, draining)")}}},
+                                          "503": _error("Not ready: redis_unavailable, "
+                                                        "redis_read_only or draining")}}},
         "/api/v1/session": {
             "post": {
                 "summary": "Exchange a patient or agent token for a session cookie",

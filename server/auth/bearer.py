@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import appkeys
+from server import appkeys, proxies
 from server.auth.tokens import ROLES, Claims, Role
 from server.errors import Forbidden, Unauthorized
 
 
 def client_address(request: web.Request) -> str:
     """The client's address, for limits only: it is never logged or used in a key name
-    as it is (see :meth:`server.ratelimit.RateLimiter.address_bucket`)."""
-    return request.remote or "unknown"
+    as it is (see :meth:`server.ratelimit.RateLimiter.address_bucket`). Behind proxies
+    listed in ``VIDEODESK_TRUSTED_PROXIES`` it is the address they forwarded."""
+    return proxies.client_address(request, request.app[appkeys.SETTINGS].trusted_proxies)
 
 
 async def require_role(request: web.Request, role: Role) -> Claims:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from server.desk import Desk
 from server.errors import Conflict
 from server.ws import agent as agent_messages
 from server.ws import notify
 from server.ws.connection import Connection
+from signaling.candidates import is_relay, relay_candidates_only
 from signaling.messages import ClientMessage
 from signaling.sdp import CandidateBudget, SdpRejected, check_description
 
@@ -38,23 +40,9 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     _require_call(conn)
     data = message.data
     if kind == "call.sdp":
-        description = data["description"]
-        try:
-            check_description(description["type"], description["sdp"])
-        except SdpRejected as exc:
-            raise Conflict(exc.message, code=exc.code) from None
-        await _relay(desk, conn, {"type": "call.sdp", "description": description})
+        await _relay_description(desk, conn, data["description"])
     elif kind == "call.ice":
-        candidate = data["candidate"]
-        if candidate is not None and candidate["candidate"]:
-            budget = _budget(conn)
-            try:
-                budget.check_candidate(
-                    candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
-                )
-            except SdpRejected as exc:
-                raise Conflict(exc.message, code=exc.code) from None
-        await _relay(desk, conn, {"type": "call.ice", "candidate": candidate})
+        await _relay_candidate(desk, conn, data["candidate"])
     elif kind == "call.chat":
         chat = {
             "type": "call.chat",
@@ -95,6 +83,31 @@ async def ring_answer(desk: Desk, conn: Connection, accept: bool) -> None:
         return
     await desk.engine.mark_media(call_id)
     await notify.call_started(desk, call_id, conn.participant, aid, "callback")
+
+
+async def _relay_description(desk: Desk, conn: Connection, description: dict[str, Any]) -> None:
+    """call.sdp: checked, then passed on (relay-only: without non-relay candidates)."""
+    try:
+        check_description(description["type"], description["sdp"])
+    except SdpRejected as exc:
+        raise Conflict(exc.message, code=exc.code) from None
+    if desk.settings.relay_only:  # only TURN relay candidates reach the other party
+        description = {**description, "sdp": relay_candidates_only(description["sdp"])}
+    await _relay(desk, conn, {"type": "call.sdp", "description": description})
+
+
+async def _relay_candidate(desk: Desk, conn: Connection, candidate: dict[str, Any] | None) -> None:
+    """call.ice: within the call's budget, then passed on (relay-only: relay ones only)."""
+    if candidate is not None and candidate["candidate"]:
+        if desk.settings.relay_only and not is_relay(candidate["candidate"]):
+            return  # a host or reflexive address: not passed on in relay-only mode
+        try:
+            _budget(conn).check_candidate(
+                candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
+            )
+        except SdpRejected as exc:
+            raise Conflict(exc.message, code=exc.code) from None
+    await _relay(desk, conn, {"type": "call.ice", "candidate": candidate})
 
 
 def _budget(conn: Connection) -> CandidateBudget:

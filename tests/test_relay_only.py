@@ -1,0 +1,63 @@
+"""Relay-only mode (issue 10, item 7, the desk's part): the desk passes on only TURN relay
+candidates, so neither party learns the other's addresses even from a client that
+ignores the policy it was sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pytest_aiohttp import AiohttpServer
+from redis.asyncio import Redis
+
+from signaling.candidates import relay_candidates_only
+from signaling.client import AgentBot, PatientBot
+from tests.support.desks import LiveDesk, start_desk
+
+HOST = "candidate:1 1 udp 2130706431 192.0.2.10 50000 typ host"
+SRFLX = "candidate:2 1 udp 1694498815 198.51.100.4 50001 typ srflx raddr 192.0.2.10 rport 50000"
+RELAY = "candidate:3 1 udp 16777215 203.0.113.5 3479 typ relay raddr 198.51.100.4 rport 50001"
+
+
+def test_an_sdp_keeps_only_its_relay_candidates() -> None:
+    sdp = "\r\n".join(["v=0", f"a={HOST}", f"a={SRFLX}", f"a={RELAY}", "a=end-of-candidates", ""])
+    kept = relay_candidates_only(sdp)
+    assert RELAY in kept and "a=end-of-candidates" in kept
+    assert "192.0.2.10 50000" not in kept and "typ srflx" not in kept
+
+
+@pytest.fixture
+async def relay_desk(
+    aiohttp_server: AiohttpServer, redis_url: str, redis: Redis, tmp_path: Path
+) -> AsyncIterator[LiveDesk]:
+    desk = await start_desk(
+        aiohttp_server,
+        redis_url,
+        tmp_path,
+        VIDEODESK_RELAY_ONLY="true",
+        VIDEODESK_ICE_SERVERS="turn:127.0.0.1:3478",
+        VIDEODESK_TURN_SECRET="t" * 48,
+    )
+    yield desk
+    await desk.server.close()
+
+
+async def test_the_desk_passes_on_relay_candidates_only(relay_desk: LiveDesk) -> None:
+    patient = PatientBot(relay_desk.url, relay_desk.invite(), media=False)
+    agent = AgentBot(relay_desk.url, relay_desk.agent_token(), media=False, auto_accept=True)
+    await patient.connect()
+    await patient.join(name="Ana")
+    await agent.connect()
+    await agent.available()
+    await agent.next("call.started")
+    await patient.next("call.started")
+    mark = len(agent.received)
+    for line in (HOST, SRFLX, RELAY):
+        await patient.send("call.ice", candidate={"candidate": line, "sdpMid": "0"})
+    await patient.send("call.ice", candidate=None)  # end of candidates still goes through
+    await agent.next("call.ice", after=mark, candidate=None)
+    relayed = [m["candidate"] for m in agent.received[mark:] if m.get("type") == "call.ice"]
+    assert [c["candidate"] if c else None for c in relayed] == [RELAY, None]
+    for bot in (patient, agent):
+        await bot.close()
