@@ -61,10 +61,7 @@ ensure_venv() {
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
         local target="$ROOT"
         [ -z "$EXTRAS" ] || target="$ROOT[$EXTRAS]"
-        # compat: a plain .pth with the project folder (the default finder warns on every
-        # install about same-named folders in the working directory).
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-            --config-settings editable_mode=compat -e "$target" >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$target" >&2
         echo "$project $EXTRAS" > "$stamp"
     fi
 }
