@@ -25,7 +25,7 @@ import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from signaling.ice import IceConfig, aiortc_configuration
+from signaling.ice import IceConfig, aiortc_configuration, configuration_from_desk
 from signaling.media import FrameCounter, SyntheticAudioTrack, SyntheticVideoTrack
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,8 @@ class Bot:
         self.use_cookie = use_cookie
         self.media_enabled = media
         self.ice = ice or IceConfig()
+        self.ice_given = ice is not None
+        self.desk_ice: dict[str, Any] | None = None  # welcome.ice
         self.received: list[dict[str, Any]] = []
         self.chats: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
@@ -158,6 +160,7 @@ class Bot:
         if not welcomed:
             error = next((m for m in self.received[mark:] if m.get("type") == "error"), {})
             raise ClientError(error.get("code", "closed"), error.get("message", "closed"))
+        self.desk_ice = welcomed[0].get("ice")
         return welcomed[0]
 
     async def reconnect(self) -> dict[str, Any]:
@@ -336,10 +339,17 @@ class Bot:
             self.call_id = ""
 
     # -- media --------------------------------------------------------------------
+    def configuration(self) -> Any:
+        """ICE for the call: what the desk sent in ``welcome`` (servers, credentials and
+        policy, as a browser gets them), unless this bot was given its own."""
+        if self.ice_given or self.desk_ice is None:
+            return aiortc_configuration(self.ice)
+        return configuration_from_desk(self.desk_ice)
+
     async def start_media(self, *, initiator: bool) -> None:
         """A fresh peer connection for the call (after a reconnect too)."""
         await self.end_media()
-        pc = RTCPeerConnection(aiortc_configuration(self.ice))
+        pc = RTCPeerConnection(self.configuration())
         media = CallMedia(pc=pc)
         self.media = media
         self._tracks = [SyntheticVideoTrack(), SyntheticAudioTrack()]

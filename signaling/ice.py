@@ -18,6 +18,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
@@ -131,6 +132,30 @@ def aiortc_configuration(config: IceConfig) -> RTCConfiguration:
         username, credential = turn_credentials(config.turn_secret, config.turn_ttl)
         servers.append(RTCIceServer(urls=turn, username=username, credential=credential))
     policy = RTCIceTransportPolicy.RELAY if config.relay_only else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
+
+
+def configuration_from_desk(ice: dict[str, Any]) -> RTCConfiguration:
+    """The :class:`aiortc.RTCConfiguration` for what the desk sent in ``welcome.ice``
+    (``iceServers`` with their credentials, ``iceTransportPolicy``): a bot obeys the desk
+    as a browser does, relay-only included. The same aiortc limits as
+    :func:`aiortc_configuration`: the first usable STUN and TURN URL."""
+    stun: RTCIceServer | None = None
+    turn: RTCIceServer | None = None
+    for server in ice.get("iceServers") or []:
+        urls = server.get("urls") or []
+        urls = [urls] if isinstance(urls, str) else list(urls)
+        stuns = tuple(u for u in urls if str(u).startswith("stun"))
+        turns = tuple(u for u in urls if str(u).startswith("turn"))
+        if stun is None and (url := _first_usable(stuns)) is not None:
+            stun = RTCIceServer(urls=url)
+        if turn is None and (url := _first_usable(turns)) is not None:
+            turn = RTCIceServer(
+                urls=url, username=server.get("username"), credential=server.get("credential")
+            )
+    relay = ice.get("iceTransportPolicy") == "relay"
+    policy = RTCIceTransportPolicy.RELAY if relay else RTCIceTransportPolicy.ALL
+    servers = [s for s in (stun, turn) if s is not None]
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
 

@@ -1,6 +1,6 @@
-"""Relay-only mode (issue 10, item 7, the desk's part): the desk passes on only TURN relay
-candidates, so neither party learns the other's addresses even from a client that
-ignores the policy it was sent."""
+"""Relay-only mode (issue 10, item 7): the desk passes on only TURN relay candidates, so
+neither party learns the other's addresses even from a client that ignores the policy it
+was sent; the desk's own bots take the ICE servers and policy from ``welcome``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiortc import RTCIceTransportPolicy
 from pytest_aiohttp import AiohttpServer
 from redis.asyncio import Redis
 
@@ -43,7 +44,9 @@ async def relay_desk(
     await desk.server.close()
 
 
-async def test_the_desk_passes_on_relay_candidates_only(relay_desk: LiveDesk) -> None:
+async def test_the_desk_passes_on_relay_candidates_only_and_bots_obey_it(
+    relay_desk: LiveDesk,
+) -> None:
     patient = PatientBot(relay_desk.url, relay_desk.invite(), media=False)
     agent = AgentBot(relay_desk.url, relay_desk.agent_token(), media=False, auto_accept=True)
     await patient.connect()
@@ -52,6 +55,11 @@ async def test_the_desk_passes_on_relay_candidates_only(relay_desk: LiveDesk) ->
     await agent.available()
     await agent.next("call.started")
     await patient.next("call.started")
+    # The bots obey the desk's ICE as a browser does: its TURN server, credentials, policy.
+    configuration = patient.configuration()
+    assert configuration.iceTransportPolicy == RTCIceTransportPolicy.RELAY
+    (turn,) = configuration.iceServers
+    assert turn.urls == "turn:127.0.0.1:3478" and turn.username and turn.credential
     mark = len(agent.received)
     for line in (HOST, SRFLX, RELAY):
         await patient.send("call.ice", candidate={"candidate": line, "sdpMid": "0"})
