@@ -62,7 +62,8 @@ async def test_agent_console_in_spanish_with_the_video_first(
     g = agent.page
     await expect(g.locator("#console-heading")).to_have_text(es["agent.heading"])
     await expect(g.locator("html")).to_have_attribute("lang", "es")
-    await expect(g.locator("#agent-badge")).to_have_text(es["agent.state.offline"])
+    # Signed in: away until they choose to be available.
+    await expect(g.locator("#agent-badge")).to_have_text(es["agent.state.away"])
     await g.get_by_role("button", name=es["agent.status.available"], exact=True).click()
     await expect(g.locator("#agent-badge")).to_have_text(es["agent.state.available"])
     await expect(g.locator("#queues-heading")).to_have_text(es["agent.queues.heading"])
