@@ -70,6 +70,10 @@ class Keys:
         return f"{self.prefix}rate:{bucket}"
 
     # -- queue engine ---------------------------------------------------------
+    def mail(self, mail_id: str) -> str:
+        """Hash: the status of one invitation e-mail (no address, no link), for a day."""
+        return f"{self.prefix}mail:{mail_id}"
+
     @property
     def ready_probe(self) -> str:
         """A short-lived key /readyz writes: a replica (after a failover) refuses it."""

@@ -40,7 +40,7 @@ from server.app import create_app
 from server.auth.tokens import TokenRequest
 from server.keys import Keys
 from server.mail.message import Invitation, body_of, checked_address, compose, first_name
-from server.mail.outbox import Outbox, smtp_transport, status_key
+from server.mail.outbox import Outbox, smtp_transport
 from server.mail.smtp import MailServer, tls_context
 from server.settings import Settings, SettingsError
 from tests.conftest import make_env
@@ -751,7 +751,7 @@ async def test_the_desk_waits_for_its_sends_when_it_stops(
     queued = await send(http, desk, token=invite(desk), to=RECIPIENT)
     await asyncio.wait_for(desk.server.close(), SETTLE_WITHIN)
     assert [m.rcpt_tos for m in inbox.messages] == [[RECIPIENT]]
-    assert await redis.hget(status_key(Keys("test"), queued["id"]), "status") == "sent"
+    assert await redis.hget(Keys("test").mail(queued["id"]), "status") == "sent"
 
 
 # -- the URL's rules and the message's text (pure) --------------------------------------

@@ -43,14 +43,6 @@ _ID_PREFIX = "m_"
 Transport = Callable[[EmailMessage], None]
 
 
-def status_key(keys: Keys, mail_id: str) -> str:
-    """Hash with the status of one invitation e-mail; expires after a day.
-
-    (Kept beside its only user; it belongs with the desk's other names in server/keys.py.)
-    """
-    return f"{keys.prefix}mail:{mail_id}"
-
-
 def smtp_transport(
     server: MailServer, *, tls: ssl.SSLContext, helo: str, timeout: float = SEND_TIMEOUT
 ) -> Transport:
@@ -107,7 +99,7 @@ class Outbox:
         """The status of an e-mail this desk queued in the last day, or None."""
         if not is_mail_id(mail_id):
             return None
-        entry: dict[str, str] = await self._redis.hgetall(status_key(self._keys, mail_id))  # type: ignore[assignment]
+        entry: dict[str, str] = await self._redis.hgetall(self._keys.mail(mail_id))  # type: ignore[assignment]
         if not entry:
             return None
         status: dict[str, Any] = {
@@ -186,7 +178,7 @@ class Outbox:
         log.warning("invitation e-mail %s not sent: %s", mail_id, failure.code)
 
     async def _store(self, mail_id: str, fields: dict[str, str]) -> None:
-        key = status_key(self._keys, mail_id)
+        key = self._keys.mail(mail_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             pipe.expire(key, STATUS_TTL)
