@@ -51,6 +51,8 @@ async def flagged(desk: LiveDesk, pid: str) -> dict[str, str]:
 def test_the_words_heard_are_the_phrases_found() -> None:
     assert emergency_words(CHEST_PAIN) == ["chest pain", "can't breathe"]
     assert emergency_words("Tengo DOLOR DE PECHO") == ["dolor de pecho"]
+    # Whole words, as written: the pattern "desmay" finds "desmayé".
+    assert emergency_words("Me desmayé esta mañana") == ["desmayé"]
     assert emergency_words("I need a repeat prescription") == []
 
 

@@ -25,16 +25,35 @@ _PATTERNS = [re.compile(pattern) for pattern in EMERGENCY_PATTERNS]
 MAX_WORDS = 6
 
 
+def _folded_with_origins(text: str) -> tuple[str, list[int]]:
+    """The folded text (as the assistant matches it) and, for each of its characters,
+    the index of the character of ``text`` it came from."""
+    chars: list[str] = []
+    origins: list[int] = []
+    for index, char in enumerate(text):
+        for folded in fold(char):
+            chars.append(folded)
+            origins.append(index)
+    return "".join(chars), origins
+
+
 def emergency_words(text: str) -> list[str]:
-    """The emergency phrases in a text, as found (folded: lower case, no accents)."""
-    folded = fold(text)
+    """The emergency phrases in a text, in the patient's own words (lower case): the match
+    widened to whole words, so "desmay" is shown as the "desmayé" they wrote."""
+    folded, origins = _folded_with_origins(text)
     found: list[str] = []
     for pattern in _PATTERNS:
         match = pattern.search(folded)
-        if match:
-            word = " ".join(match.group(0).replace(",", " ").split())
-            if word and word not in found:
-                found.append(word)
+        if not match or match.end() == match.start():
+            continue
+        start, end = origins[match.start()], origins[match.end() - 1] + 1
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        word = " ".join(text[start:end].lower().replace(",", " ").split())
+        if word and word not in found:
+            found.append(word)
     return found[:MAX_WORDS]
 
 
