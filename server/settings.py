@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from server.hours import OpeningHours, Period, parse_periods, timezone_name
 
@@ -280,9 +280,48 @@ def _default_origins(public_url: str) -> tuple[str, ...]:
 
 
 def _redis_url(raw: str) -> str:
-    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    scheme = urlsplit(raw).scheme
+    if scheme == "redis+sentinel":
+        parse_sentinel_url(raw)  # raises with what is wrong
+        return raw
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected a redis://, rediss://, unix:// or redis+sentinel:// URL")
     return raw
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelTarget:
+    """``redis+sentinel://[user:pass@]host:port[,host:port…]/SERVICE[/db]``: the sentinels
+    to ask, the primary's service name, the database, and the primary's credentials."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_sentinel_url(raw: str) -> SentinelTarget:
+    rest = raw.removeprefix("redis+sentinel://")
+    authority, _, path = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, secret = credentials.partition(":")
+        username, password = (unquote(user) or None), (unquote(secret) if colon else None)
+    sentinels = []
+    for item in hosts.split(","):
+        host, colon, port = item.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected sentinels as host:port, got {item.strip()!r}")
+        sentinels.append((host.strip("[]"), int(port)))
+    parts = [part for part in path.split("/") if part]
+    if not parts or len(parts) > 2 or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", parts[0]):
+        raise ValueError("expected redis+sentinel://host:port[,host:port]/SERVICE[/db]")
+    if len(parts) == 2 and not parts[1].isdigit():
+        raise ValueError(f"the database must be a number, got {parts[1]!r}")
+    db = int(parts[1]) if len(parts) == 2 else 0
+    return SentinelTarget(tuple(sentinels), parts[0], db, username, password)
 
 
 def _name(raw: str) -> str:

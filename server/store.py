@@ -13,12 +13,13 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.settings import Settings
+from server.settings import SentinelTarget, Settings, parse_sentinel_url
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +42,50 @@ def connect(
     """
     if settings.redis_url is None:
         return embedded()
+    options: dict[str, Any] = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": 1,
+        "socket_keepalive": True,
+        "health_check_interval": 15,
+        # A few quick retries ride out a blip; a longer outage fails fast so the
+        # patient hears "try again shortly" instead of waiting on a spinner.
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "decode_responses": True,
+    }
+    if settings.redis_url.startswith("redis+sentinel://"):
+        return sentinel_primary(parse_sentinel_url(settings.redis_url), options)
     pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=max_connections,
         timeout=5,  # wait at most 5 s for a free connection from the pool
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=1,
-        socket_keepalive=True,
-        health_check_interval=15,
-        # A few quick retries ride out a blip; a longer outage fails fast so the
-        # patient hears "try again shortly" instead of waiting on a spinner.
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        decode_responses=True,
+        **options,
     )
     # from_pool: the client owns the pool and disconnects it on aclose().
     client: Redis = Redis.from_pool(pool)
+    return client
+
+
+def sentinel_primary(target: SentinelTarget, options: dict[str, Any]) -> Redis:
+    """A client of the primary the sentinels name, found again after a failover.
+
+    redis-py's sentinel pool asks the sentinels for the primary on every new connection
+    and drops a connection that finds a replica there (the old primary after a
+    failover: READONLY), so the retry on ConnectionError reaches the new primary.
+    """
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(target.sentinels),
+        sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1},
+        **options,
+    )
+    client: Redis = sentinel.master_for(
+        target.service,
+        redis_class=Redis,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        check_connection=True,
+    )
     return client
 
 

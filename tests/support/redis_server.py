@@ -31,13 +31,16 @@ def free_port() -> int:
 class RedisServer:
     """Start, stop and restart one private redis-server process."""
 
-    def __init__(self, *, port: int | None = None, appendonly: bool = False) -> None:
+    def __init__(
+        self, *, port: int | None = None, appendonly: bool = False, extra: tuple[str, ...] = ()
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(INSTALL_HINT)
         self.binary = binary
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.extra = extra  # more redis-server arguments (--replicaof host port)
         self.directory = Path(tempfile.mkdtemp(prefix="videodesk-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -57,6 +60,7 @@ class RedisServer:
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--logfile", str(self.directory / "redis.log"),
+            *self.extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
