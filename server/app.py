@@ -140,6 +140,8 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
             patient_grace_ms=int(settings.grace_period * 1000),
             agent_idle_grace_ms=int(settings.agent_grace_period * 1000),
             agent_call_grace_ms=int(settings.grace_period * 1000),
+            wait_replicas=settings.redis_wait_replicas,
+            wait_ms=settings.redis_wait_ms,
         ),
     )
     desk = Desk(

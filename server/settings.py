@@ -80,6 +80,8 @@ class Settings:
     metrics_token: str | None = None
     metrics_allow: tuple[IPNetwork, ...] = LOOPBACK_NETWORKS
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    redis_wait_replicas: int = 0
+    redis_wait_ms: int = 500
     max_sockets_per_session: int = 4
     max_sockets_per_token: int = 4
     max_unauthenticated_per_address: int = 10
@@ -150,6 +152,8 @@ class Settings:
             metrics_token=reader.get("VIDEODESK_METRICS_TOKEN", None, _secret),
             metrics_allow=reader.get("VIDEODESK_METRICS_ALLOW", LOOPBACK_NETWORKS, _networks),
             trusted_proxies=reader.get("VIDEODESK_TRUSTED_PROXIES", (), _networks),
+            redis_wait_replicas=reader.get("VIDEODESK_REDIS_WAIT_REPLICAS", 0, _int_range(0, 5)),
+            redis_wait_ms=reader.get("VIDEODESK_REDIS_WAIT_MS", 500, _int_range(10, 10_000)),
             max_sockets_per_session=reader.get(
                 "VIDEODESK_MAX_SOCKETS_PER_SESSION", 4, _int_range(1, 100)
             ),

@@ -11,7 +11,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
-from redis.asyncio import Redis
 
 from server.settings import parse_sentinel_url
 from signaling.client import ClientError, PatientBot
@@ -52,7 +51,9 @@ def topology() -> Iterator[SentinelTopology]:
 async def sentinel_desk(
     aiohttp_server: AiohttpServer, topology: SentinelTopology, tmp_path: Path
 ) -> AsyncIterator[LiveDesk]:
-    desk = await start_desk(aiohttp_server, topology.url, tmp_path)
+    desk = await start_desk(
+        aiohttp_server, topology.url, tmp_path, VIDEODESK_REDIS_WAIT_REPLICAS="1"
+    )
     yield desk
     await desk.server.close()
 
@@ -71,6 +72,37 @@ async def join_until_served(desk: LiveDesk, name: str, within: float = 30.0) -> 
                 await asyncio.sleep(0.5)
 
 
+async def test_a_join_no_replica_confirmed_is_unavailable_then_kept(
+    sentinel_desk: LiveDesk, topology: SentinelTopology
+) -> None:
+    """Issue 10 item 3: with VIDEODESK_REDIS_WAIT_REPLICAS=1 the patient is told of their
+    place only once a replica has it; otherwise `unavailable`, and the retry finds the
+    same place (joins are idempotent)."""
+    assert topology.replica is not None
+    patient = PatientBot(sentinel_desk.url, sentinel_desk.invite(), media=False)
+    await patient.connect()
+    topology.replica.stop()
+    try:
+        with pytest.raises(ClientError) as refused:
+            await patient.join(name="Ana")
+        assert refused.value.code == "unavailable"
+    finally:
+        topology.replica.start()
+        topology.wait_in_sync()
+    # The same socket, the same patient: the same place (not a second ticket).
+    joined = await patient.request("queue.join", "queue.joined", name="Ana")
+    assert joined["created"] is False
+    last = patient.last("queue.state")
+    assert last is not None and last["state"] == "waiting"
+    engine = sentinel_desk.desk.engine
+    leases = await engine.redis.zrange(sentinel_desk.desk.keys.leases, 0, -1)
+    pids = [str(m)[2:] for m in leases if str(m).startswith("p:")]
+    assert len(pids) == 1, "one place, not two"
+    assert (await engine.position(pids[0])).state == "waiting"
+    await patient.request("queue.leave", "queue.state")
+    await patient.close()
+
+
 async def test_the_desk_rides_out_a_sentinel_failover(
     sentinel_desk: LiveDesk, topology: SentinelTopology
 ) -> None:
@@ -80,12 +112,7 @@ async def test_the_desk_rides_out_a_sentinel_failover(
         p: (await desk.engine.position(p)).ticket
         for p in [str(m)[2:] for m in await desk.engine.redis.zrange(desk.keys.leases, 0, -1)]
     }
-    assert len(tickets) == 5
-    # The desk does not yet wait for a replica before acknowledging (issue 10 item 3), so
-    # the test makes sure the replica has everything before failing over.
-    primary = Redis(port=topology.primary_port())
-    assert await primary.wait(1, 5000) == 1
-    await primary.aclose()
+    assert len(tickets) == 5  # each acknowledged only once the replica had it (WAIT 1)
 
     new_port = topology.failover()
     assert new_port != topology.primary.port

@@ -51,6 +51,10 @@ class Timing:
     patient_grace_ms: int = 60_000
     agent_idle_grace_ms: int = 15_000
     agent_call_grace_ms: int = 60_000
+    # Replicas that must have a join or a call-back booking before the patient is told
+    # (0: do not wait; a single Redis), and how long to wait for them.
+    wait_replicas: int = 0
+    wait_ms: int = 500
 
 
 class QueueEngine:
@@ -84,7 +88,7 @@ class QueueEngine:
         """Put a patient in a queue; joining again returns the place they already have."""
         language = self.language_for(queue, details.language)
         needs = [n for n in details.needs if n in NEEDS]
-        created, state, ticket, actual_queue = await self._scripts.run(
+        created, state, ticket, actual_queue = await self._scripts.run_durable(
             "join",
             pid,
             queue,
@@ -94,6 +98,8 @@ class QueueEngine:
             details.name,
             details.reason,
             json.dumps(needs),
+            replicas=self.timing.wait_replicas,
+            wait_ms=self.timing.wait_ms,
         )
         return Ticket(bool(int(created)), state, int(ticket), actual_queue)
 
@@ -109,8 +115,16 @@ class QueueEngine:
         if mode not in ("phone", "page"):
             raise BadRequest("mode must be phone or page")
         action = "request" if slot_ms is None else "schedule"
-        await self._scripts.run(
-            "callback", pid, action, mode, phone, self.timing.patient_grace_ms, slot_ms or 0
+        await self._scripts.run_durable(
+            "callback",
+            pid,
+            action,
+            mode,
+            phone,
+            self.timing.patient_grace_ms,
+            slot_ms or 0,
+            replicas=self.timing.wait_replicas,
+            wait_ms=self.timing.wait_ms,
         )
 
     async def cancel_callback(self, pid: str) -> None:

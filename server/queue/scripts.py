@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
+from server.errors import Unavailable
 from server.keys import Keys
 from server.queue.errors import error_for
 
@@ -54,6 +55,7 @@ class QueueScripts:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._keys = keys
+        self._redis = redis
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(source(name)) for name in OPERATIONS
         }
@@ -64,3 +66,32 @@ class QueueScripts:
             return await self._scripts[name](keys=[self._keys.seq], args=[self._keys.prefix, *args])
         except ResponseError as exc:
             raise error_for(str(exc)) from None
+
+    async def run_durable(
+        self, name: str, *args: str | int | float, replicas: int, wait_ms: int
+    ) -> Any:
+        """Run an operation whose result a person is told (a place in the queue, a
+        call-back booked), and make sure ``replicas`` replicas have it first.
+
+        Redis replication is asynchronous: a failover can lose a write the primary has
+        acknowledged. WAIT on the same connection as the script (one pipeline) blocks
+        until the replicas have it, or ``wait_ms`` passes; then the person hears
+        ``unavailable`` and their retry finds the same result (these operations are
+        idempotent), now on a replica too.
+        """
+        if replicas <= 0:
+            return await self.run(name, *args)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._scripts[name](
+                keys=[self._keys.seq], args=[self._keys.prefix, *args], client=pipe
+            )
+            pipe.wait(replicas, wait_ms)
+            try:
+                result, acknowledged = await pipe.execute()
+            except ResponseError as exc:
+                raise error_for(str(exc)) from None
+        if int(acknowledged) < replicas:
+            raise Unavailable(
+                "The desk could not confirm that just now. Please try again.", retry_after=2
+            )
+        return result

@@ -89,6 +89,13 @@ class SentinelTopology:
     def failover(self, timeout: float = 30.0) -> int:
         """SENTINEL FAILOVER; returns the new primary's port once every sentinel names it."""
         old = self.primary_port()
+        # A replica that came back a moment ago is not promoted until the sentinels see it
+        # healthy again (NOGOODSLAVE otherwise).
+        self._wait(
+            lambda: all(self._replica_healthy(p) for p in self.sentinel_ports),
+            "the sentinels seeing a healthy replica",
+            timeout=timeout,
+        )
         self.ask(self.sentinel_ports[0], "failover", SERVICE)
         self._wait(
             lambda: all(self.primary_port(p) != old for p in self.sentinel_ports),
@@ -96,6 +103,22 @@ class SentinelTopology:
             timeout=timeout,
         )
         return self.primary_port()
+
+    def _replica_healthy(self, sentinel: int) -> bool:
+        for entry in self.ask(sentinel, "replicas", SERVICE):
+            fields = (
+                entry
+                if isinstance(entry, dict)
+                else dict(zip(entry[::2], entry[1::2], strict=True))
+            )
+            flags = str(fields.get("flags", ""))
+            if (
+                flags == "slave"
+                and str(fields.get("master-link-status", "")) == "ok"
+                and int(fields.get("master-link-down-time", 1)) == 0
+            ):
+                return True
+        return False
 
     @staticmethod
     def _wait(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
