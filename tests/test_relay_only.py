@@ -4,7 +4,7 @@ was sent; the desk's own bots take the ICE servers and policy from ``welcome``."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from signaling.candidates import relay_candidates_only
 from signaling.client import AgentBot, PatientBot
 from tests.support.desks import LiveDesk, start_desk
+from tests.support.turn import TurnServer
 
 HOST = "candidate:1 1 udp 2130706431 192.0.2.10 50000 typ host"
 SRFLX = "candidate:2 1 udp 1694498815 198.51.100.4 50001 typ srflx raddr 192.0.2.10 rport 50000"
@@ -69,3 +70,68 @@ async def test_the_desk_passes_on_relay_candidates_only_and_bots_obey_it(
     assert [c["candidate"] if c else None for c in relayed] == [RELAY, None]
     for bot in (patient, agent):
         await bot.close()
+
+
+@pytest.fixture(scope="module")
+def turn() -> Iterator[TurnServer]:
+    server = TurnServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+async def coturn_desk(
+    aiohttp_server: AiohttpServer,
+    redis_url: str,
+    redis: Redis,
+    tmp_path: Path,
+    turn: TurnServer,
+) -> AsyncIterator[LiveDesk]:
+    desk = await start_desk(
+        aiohttp_server,
+        redis_url,
+        tmp_path,
+        VIDEODESK_RELAY_ONLY="true",
+        VIDEODESK_ICE_SERVERS=turn.url,
+        VIDEODESK_TURN_SECRET=turn.secret,
+    )
+    yield desk
+    await desk.server.close()
+
+
+@pytest.mark.timeout(60)
+async def test_a_relay_only_call_goes_through_coturn(
+    coturn_desk: LiveDesk, turn: TurnServer
+) -> None:
+    """Two bots with the desk's relay policy: media flows, every candidate the other side
+    saw was a relay one, and coturn allocated relays (its log says so)."""
+    patient = PatientBot(coturn_desk.url, coturn_desk.invite())
+    agent = AgentBot(coturn_desk.url, coturn_desk.agent_token(), auto_accept=True)
+    try:
+        await patient.connect()
+        await patient.join(name="Ana")
+        await agent.connect()
+        await agent.available()
+        await agent.wait_for(lambda: agent.frames_received()[0] >= 10, 30, "video over TURN")
+        await patient.wait_for(lambda: patient.frames_received()[0] >= 10, 30, "video over TURN")
+        for bot in (patient, agent):
+            for message in bot.received:
+                if message.get("type") == "call.sdp":
+                    lines = [
+                        line
+                        for line in message["description"]["sdp"].splitlines()
+                        if line.startswith("a=candidate:")
+                    ]
+                    assert lines and all(" typ relay" in line for line in lines), lines
+                if message.get("type") == "call.ice" and message.get("candidate"):
+                    assert " typ relay" in message["candidate"]["candidate"]
+        log = turn.log_text()
+        # Each party got a relay allocation, and coturn holds permissions for the peers.
+        assert log.count("ALLOCATE processed, success") >= 2, log[-2000:]
+        assert "lifetime updated" in log, log[-2000:]
+    finally:
+        await patient.close()
+        await agent.close()
