@@ -6,30 +6,15 @@ escalate the patient goes ahead of everyone in the normal band."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from pytest_aiohttp import AiohttpServer
-from redis.asyncio import Redis
 
 from server.dashboard import snapshot
 from server.ws.emergency import emergency_words
 from signaling.client import AgentBot, PatientBot
-from tests.support.desks import LiveDesk, start_desk
+from tests.support.desks import LiveDesk
 
 CHEST_PAIN = "I have chest pain and can't breathe"
-
-
-@pytest.fixture
-async def escalating_desk(
-    aiohttp_server: AiohttpServer, redis_url: str, redis: Redis, tmp_path: Path
-) -> AsyncIterator[LiveDesk]:
-    desk = await start_desk(
-        aiohttp_server, redis_url, tmp_path, VIDEODESK_EMERGENCY_ESCALATION="urgent"
-    )
-    yield desk
-    await desk.server.close()
 
 
 async def only_patient(desk: LiveDesk) -> str:
@@ -107,9 +92,11 @@ async def test_an_open_offer_is_sent_again_with_the_flag(live_desk: LiveDesk) ->
         await bot.close()
 
 
+@pytest.mark.parametrize("desk_env", [{"VIDEODESK_EMERGENCY_ESCALATION": "urgent"}])
 async def test_an_escalating_desk_moves_the_patient_to_the_urgent_band(
-    escalating_desk: LiveDesk,
+    live_desk: LiveDesk,
 ) -> None:
+    escalating_desk = live_desk
     desk = escalating_desk.desk
     waiting = []
     for name in ("Ana", "Bo", "Cy"):

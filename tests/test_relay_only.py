@@ -4,17 +4,14 @@ was sent; the desk's own bots take the ICE servers and policy from ``welcome``."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from aiortc import RTCIceTransportPolicy
-from pytest_aiohttp import AiohttpServer
-from redis.asyncio import Redis
 
 from signaling.candidates import relay_candidates_only
 from signaling.client import AgentBot, PatientBot
-from tests.support.desks import LiveDesk, start_desk
+from tests.support.desks import LiveDesk
 from tests.support.turn import TurnServer
 
 HOST = "candidate:1 1 udp 2130706431 192.0.2.10 50000 typ host"
@@ -29,25 +26,20 @@ def test_an_sdp_keeps_only_its_relay_candidates() -> None:
     assert "192.0.2.10 50000" not in kept and "typ srflx" not in kept
 
 
-@pytest.fixture
-async def relay_desk(
-    aiohttp_server: AiohttpServer, redis_url: str, redis: Redis, tmp_path: Path
-) -> AsyncIterator[LiveDesk]:
-    desk = await start_desk(
-        aiohttp_server,
-        redis_url,
-        tmp_path,
-        VIDEODESK_RELAY_ONLY="true",
-        VIDEODESK_ICE_SERVERS="turn:127.0.0.1:3478",
-        VIDEODESK_TURN_SECRET="t" * 48,
-    )
-    yield desk
-    await desk.server.close()
-
-
+@pytest.mark.parametrize(
+    "desk_env",
+    [
+        {
+            "VIDEODESK_RELAY_ONLY": "true",
+            "VIDEODESK_ICE_SERVERS": "turn:127.0.0.1:3478",
+            "VIDEODESK_TURN_SECRET": "t" * 48,
+        }
+    ],
+)
 async def test_the_desk_passes_on_relay_candidates_only_and_bots_obey_it(
-    relay_desk: LiveDesk,
+    live_desk: LiveDesk,
 ) -> None:
+    relay_desk = live_desk
     patient = PatientBot(relay_desk.url, relay_desk.invite(), media=False)
     agent = AgentBot(relay_desk.url, relay_desk.agent_token(), media=False, auto_accept=True)
     await patient.connect()
@@ -83,29 +75,18 @@ def turn() -> Iterator[TurnServer]:
 
 
 @pytest.fixture
-async def coturn_desk(
-    aiohttp_server: AiohttpServer,
-    redis_url: str,
-    redis: Redis,
-    tmp_path: Path,
-    turn: TurnServer,
-) -> AsyncIterator[LiveDesk]:
-    desk = await start_desk(
-        aiohttp_server,
-        redis_url,
-        tmp_path,
-        VIDEODESK_RELAY_ONLY="true",
-        VIDEODESK_ICE_SERVERS=turn.url,
-        VIDEODESK_TURN_SECRET=turn.secret,
-    )
-    yield desk
-    await desk.server.close()
+def desk_env(turn: TurnServer) -> dict[str, str]:
+    """This module's desk relays through the test's coturn (a test may say otherwise)."""
+    return {
+        "VIDEODESK_RELAY_ONLY": "true",
+        "VIDEODESK_ICE_SERVERS": turn.url,
+        "VIDEODESK_TURN_SECRET": turn.secret,
+    }
 
 
 @pytest.mark.timeout(60)
-async def test_a_relay_only_call_goes_through_coturn(
-    coturn_desk: LiveDesk, turn: TurnServer
-) -> None:
+async def test_a_relay_only_call_goes_through_coturn(live_desk: LiveDesk, turn: TurnServer) -> None:
+    coturn_desk = live_desk
     """Two bots with the desk's relay policy: media flows, every candidate the other side
     saw was a relay one, and coturn allocated relays (its log says so)."""
     patient = PatientBot(coturn_desk.url, coturn_desk.invite())

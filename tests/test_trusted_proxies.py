@@ -3,19 +3,15 @@ forwarding headers name the client; anyone else's are ignored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from ipaddress import ip_network
-from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import make_mocked_request
-from pytest_aiohttp import AiohttpServer
-from redis.asyncio import Redis
 
 from server.proxies import client_address
 from server.ratelimit import LoginFailures
-from tests.support.desks import LiveDesk, start_desk
+from tests.support.desks import LiveDesk
 
 PROXY = [ip_network("10.0.0.0/8")]
 
@@ -56,18 +52,6 @@ def test_nothing_is_trusted_by_default() -> None:
     assert client_address(request, []) == "127.0.0.1"
 
 
-@pytest.fixture
-async def proxied_desk(
-    aiohttp_server: AiohttpServer, redis_url: str, redis: Redis, tmp_path: Path
-) -> AsyncIterator[LiveDesk]:
-    """A desk that trusts this machine as its proxy (the test client plays the proxy)."""
-    desk = await start_desk(
-        aiohttp_server, redis_url, tmp_path, VIDEODESK_TRUSTED_PROXIES="127.0.0.0/8"
-    )
-    yield desk
-    await desk.server.close()
-
-
 async def fail_sign_ins(desk: LiveDesk, http: aiohttp.ClientSession, forwarded: str) -> int:
     """Bad sign-ins from one forwarded address until refused: the status of the last."""
     headers = {"Origin": desk.url, "X-Forwarded-For": forwarded}
@@ -81,9 +65,12 @@ async def fail_sign_ins(desk: LiveDesk, http: aiohttp.ClientSession, forwarded: 
     return 401
 
 
+# The test client, on this machine, plays the proxy.
+@pytest.mark.parametrize("desk_env", [{"VIDEODESK_TRUSTED_PROXIES": "127.0.0.0/8"}])
 async def test_two_clients_behind_the_proxy_have_their_own_budgets(
-    proxied_desk: LiveDesk, http: aiohttp.ClientSession
+    live_desk: LiveDesk, http: aiohttp.ClientSession
 ) -> None:
+    proxied_desk = live_desk
     assert await fail_sign_ins(proxied_desk, http, "198.51.100.1") == 429
     headers = {"Origin": proxied_desk.url, "X-Forwarded-For": "198.51.100.2"}
     async with http.post(

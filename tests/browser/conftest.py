@@ -107,8 +107,11 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def live_desk(redis_url: str, redis: Redis, tmp_path: Path) -> AsyncIterator[LiveDesk]:
-    """A desk on the test Redis (wiped), served on a loopback port."""
+async def live_desk(
+    redis_url: str, redis: Redis, tmp_path: Path, desk_env: dict[str, str]
+) -> AsyncIterator[LiveDesk]:
+    """A desk on the test Redis (wiped), served on a loopback port, with ``desk_env``
+    (tests/support/desks.py) in its environment."""
     servers: list[TestServer] = []
 
     async def serve(app: web.Application, *, port: int | None = None, **kwargs: Any) -> TestServer:
@@ -117,7 +120,7 @@ async def live_desk(redis_url: str, redis: Redis, tmp_path: Path) -> AsyncIterat
         servers.append(server)
         return server
 
-    desk = await start_desk(serve, redis_url, tmp_path)
+    desk = await start_desk(serve, redis_url, tmp_path, **desk_env)
     try:
         yield desk
     finally:

@@ -4,24 +4,17 @@ panel offers copy only."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from playwright.async_api import Page, expect
-from redis.asyncio import Redis
 
-from tests.browser.conftest import CLOSE_WITHIN, DESKTOP, Parties, axe_violations, screenshot
+from tests.browser.conftest import DESKTOP, Parties, axe_violations, screenshot
 from tests.support.canary import PATIENT_REASON
-from tests.support.desks import LiveDesk, start_desk
+from tests.support.desks import LiveDesk
 from tests.support.redis_server import free_port
 from tests.test_mail import Inbox
 
@@ -49,31 +42,10 @@ def mail_server() -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture
-def mail_env(mail_server: tuple[Inbox, int]) -> dict[str, str]:
+def desk_env(mail_server: tuple[Inbox, int]) -> dict[str, str]:
     """The desk's mail settings (a test parametrizes this to leave them out)."""
     mail_server[0].clear()
     return {"VIDEODESK_SMTP_URL": f"smtp://127.0.0.1:{mail_server[1]}?starttls=off"}
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_desk(
-    redis_url: str, redis: Redis, tmp_path: Path, mail_env: dict[str, str]
-) -> AsyncIterator[LiveDesk]:
-    """As tests/browser/conftest.py's desk, with ``mail_env`` in its environment."""
-    servers: list[TestServer] = []
-
-    async def serve(app: web.Application, *, port: int | None = None, **kwargs: Any) -> TestServer:
-        server = TestServer(app, host="127.0.0.1", port=port)
-        await server.start_server(**kwargs)
-        servers.append(server)
-        return server
-
-    desk = await start_desk(serve, redis_url, tmp_path, **mail_env)
-    try:
-        yield desk
-    finally:
-        while servers:
-            await asyncio.wait_for(servers.pop().close(), CLOSE_WITHIN)
 
 
 async def create_invitation(page: Page) -> None:
@@ -142,7 +114,7 @@ async def test_a_refused_address_is_explained(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("mail_env", [{}])
+@pytest.mark.parametrize("desk_env", [{}])
 async def test_without_a_mail_server_the_panel_offers_copy_only(
     parties: Parties, live_desk: LiveDesk
 ) -> None:

@@ -5,58 +5,22 @@ says the visit is over."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, expect
-from redis.asyncio import Redis
+from playwright.async_api import expect
 
 from server.hours import DAYS
 from signaling.client import AgentBot
-from tests.browser.conftest import CLOSE_WITHIN, Parties, eventually
-from tests.support.desks import LiveDesk, start_desk
+from tests.browser.conftest import Parties, eventually
+from tests.support.desks import LiveDesk
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 # Open on one day only, and not today: the desk is closed now, whatever the time.
 TOMORROW = DAYS[(datetime.now(UTC).weekday() + 1) % 7]
 TOMORROW_NAME = datetime(2024, 1, 1 + DAYS.index(TOMORROW)).strftime("%A")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def closed_desk(
-    redis_url: str, redis: Redis, tmp_path: Path, browser: Browser
-) -> AsyncIterator[tuple[LiveDesk, Parties]]:
-    servers: list[TestServer] = []
-
-    async def serve(app: web.Application, *, port: int | None = None, **kwargs: Any) -> TestServer:
-        server = TestServer(app, host="127.0.0.1", port=port)
-        await server.start_server(**kwargs)
-        servers.append(server)
-        return server
-
-    desk = await start_desk(
-        serve,
-        redis_url,
-        tmp_path,
-        VIDEODESK_OPENING_HOURS=f"{TOMORROW} 08:00-18:00",
-        VIDEODESK_TIMEZONE="UTC",
-    )
-    parties = Parties(browser, desk.url)
-    try:
-        yield desk, parties
-    finally:
-        await parties.close()
-        while servers:
-            await asyncio.wait_for(servers.pop().close(), CLOSE_WITHIN)
 
 
 @pytest.mark.timeout(60)
@@ -92,9 +56,12 @@ async def test_the_lobby_says_who_is_answering(parties: Parties, live_desk: Live
 
 
 @pytest.mark.timeout(60)
-async def test_a_closed_desk_gives_its_hours(closed_desk: tuple[LiveDesk, Parties]) -> None:
-    desk, parties = closed_desk
-    patient = await parties.open("/p#token=" + desk.invite())
+@pytest.mark.parametrize(
+    "desk_env",
+    [{"VIDEODESK_OPENING_HOURS": f"{TOMORROW} 08:00-18:00", "VIDEODESK_TIMEZONE": "UTC"}],
+)
+async def test_a_closed_desk_gives_its_hours(parties: Parties, live_desk: LiveDesk) -> None:
+    patient = await parties.open("/p#token=" + live_desk.invite())
     page = patient.page
     await expect(page.locator("#lobby-body")).to_have_text(
         "We're closed at the moment. You can join now and keep your place for when we open, "

@@ -62,11 +62,22 @@ async def start_desk(
 
 
 @pytest.fixture
+def desk_env() -> dict[str, str]:
+    """Extra environment of ``live_desk``: a test that needs settings of its own says
+    ``@pytest.mark.parametrize("desk_env", [{"VIDEODESK_…": "…"}])``."""
+    return {}
+
+
+@pytest.fixture
 async def live_desk(
-    aiohttp_server: AiohttpServer, redis_url: str, redis: object, tmp_path: Path
+    aiohttp_server: AiohttpServer,
+    redis_url: str,
+    redis: object,
+    tmp_path: Path,
+    desk_env: dict[str, str],
 ) -> AsyncIterator[LiveDesk]:
     """A desk on the test Redis (wiped), served on a loopback port."""
-    desk = await start_desk(aiohttp_server, redis_url, tmp_path)
+    desk = await start_desk(aiohttp_server, redis_url, tmp_path, **desk_env)
     yield desk
     try:
         await asyncio.wait_for(desk.server.close(), 20)
