@@ -87,7 +87,7 @@ def test_serve_with_no_environment_at_all(tmp_path: Path) -> None:
         assert desk.get("/readyz")[0] == 200
         secret_file = tmp_path / ".local/share/videodesk/secret"
         assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
-        output = desk.output()
+        output = desk.wait_for_output("admin console:")
         assert "single-process and non-durable" in output
         admin_link = next(line for line in output.splitlines() if "admin console:" in line)
         admin_token = admin_link.split("#token=")[1]

@@ -88,6 +88,21 @@ class ServerProcess:
             if path.exists()
         )
 
+    def wait_for_output(self, text: str, timeout: float = 10.0) -> str:
+        """Everything printed so far, once ``text`` is in it.
+
+        ``serve`` answers /healthz as soon as it listens and prints its links a
+        moment later (issuing the embedded tokens takes a few store round trips).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.output()
+            if text in output:
+                return output
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} never printed {text!r}:\n{output}")
+            time.sleep(0.05)
+
     def terminate(self, timeout: float = 20.0) -> int | None:
         if self.process is None:
             return None
