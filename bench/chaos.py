@@ -3,6 +3,17 @@ random and Redis restarted, then a check that nobody was lost.
 
     python -m bench.chaos                 # 3 processes, 200 patients, 10 agents, ~3 minutes
     python -m bench.chaos --patients 30 --agents 4 --seconds 40   # a short run
+    python -m bench.chaos --redis sentinel   # Redis fails over instead (also: cluster)
+
+With ``--redis sentinel|cluster`` it starts that Redis deployment on loopback (Sentinel: 1
+primary, 2 replicas, 3 sentinels; Cluster: 3 primaries with 2 replicas each), two desk
+processes with ``VIDEODESK_REDIS_WAIT_REPLICAS=1``, and fails the desk's primary over
+``--rounds`` times each way (the planned switchover, then kill -9), under 20 waiting
+patients, a call with media and a patient trying to join every 100 ms
+(tests/support/failover.py). It prints the failover window (first ``unavailable`` to the
+first join served), the acknowledged patients lost (target 0) and how long patients caught
+by the failover waited to be served, and how many sockets dropped (reconnect p95, target
+<= 3 s).
 
 Run it inside a loopback-only network namespace (scripts/test does this for the short
 variant in tests/test_chaos.py). It prints what happened and the checks; the exit status
@@ -14,16 +25,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import random
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
 from signaling.client import AgentBot, Bot, ClientError, PatientBot
-from tests.support.cluster import Cluster
+from tests.support.desk_group import DeskGroup
 from tests.support.invariants import check_invariants, states
 from tests.support.redis_server import RedisServer
 
@@ -166,15 +179,15 @@ async def _patient(bot: PatientBot, delay: float, leave_after: float | None) -> 
 
 
 async def _faults(
-    cluster: Cluster, redis_server: RedisServer, config: ChaosConfig, rng: random.Random,
+    group: DeskGroup, redis_server: RedisServer, config: ChaosConfig, rng: random.Random,
     result: ChaosResult, stop: asyncio.Event,
 ) -> None:  # fmt: skip
     started = time.monotonic()
     restarted_redis = False
     while time.monotonic() - started < config.seconds:
         await asyncio.sleep(config.kill_every * rng.uniform(0.5, 1.5))
-        victim = rng.randrange(cluster.size)
-        process = cluster.processes[victim]
+        victim = rng.randrange(group.size)
+        process = group.processes[victim]
         process.kill()
         result.kills += 1
         await asyncio.to_thread(process.start)
@@ -190,9 +203,9 @@ async def _faults(
     stop.set()
 
 
-async def _no_overlapping_calls(redis: Redis, cluster: Cluster) -> list[str]:
+async def _no_overlapping_calls(redis: Redis, group: DeskGroup) -> list[str]:
     """From the events stream: no patient had two calls open at the same time."""
-    entries: list[tuple[str, dict[str, str]]] = await redis.xrange(cluster.keys.events)  # type: ignore[assignment]
+    entries: list[tuple[str, dict[str, str]]] = await redis.xrange(group.keys.events)  # type: ignore[assignment]
     open_calls: dict[str, str] = {}
     problems = []
     for _, event in entries:
@@ -211,8 +224,8 @@ async def run_chaos(config: ChaosConfig) -> ChaosResult:
     result = ChaosResult()
     redis_server = RedisServer(appendonly=True)
     redis_server.start()
-    cluster = Cluster(redis_server.url, size=config.processes)
-    cluster.start()
+    group = DeskGroup(redis_server.url, size=config.processes)
+    group.start()
     redis = Redis.from_url(redis_server.url, decode_responses=True)
     started = time.monotonic()
     stop = asyncio.Event()
@@ -220,11 +233,11 @@ async def run_chaos(config: ChaosConfig) -> ChaosResult:
     patients: list[PatientBot] = []
     tasks: list[asyncio.Task[None]] = []
     try:
-        urls = [cluster.url(i) for i in range(cluster.size)]
+        urls = [group.url(i) for i in range(group.size)]
         for index in range(config.agents):
-            home = index % cluster.size
+            home = index % group.size
             bot = AgentBot(
-                urls[home], cluster.mint("agent", name=f"Agent{index}", queues=tuple(QUEUES)),
+                urls[home], group.mint("agent", name=f"Agent{index}", queues=tuple(QUEUES)),
                 origin=urls[0], media=False, auto_reconnect=True,
                 alternates=tuple(u for u in urls if u != urls[home]),
             )  # fmt: skip
@@ -233,10 +246,10 @@ async def run_chaos(config: ChaosConfig) -> ChaosResult:
         workers = [AgentWorker(bot, rng, config.call_seconds) for bot in agents]
         tasks += [asyncio.create_task(w.run(stop)) for w in workers]
         for index in range(config.patients):
-            home = index % cluster.size
+            home = index % group.size
             patient = PatientBot(
                 urls[home],
-                cluster.mint("invite", queues=(QUEUES[index % len(QUEUES)],)),
+                group.mint("invite", queues=(QUEUES[index % len(QUEUES)],)),
                 origin=urls[0], media=False, auto_reconnect=True, use_cookie=False,
                 alternates=tuple(u for u in urls if u != urls[home]),
             )  # fmt: skip
@@ -244,13 +257,13 @@ async def run_chaos(config: ChaosConfig) -> ChaosResult:
             delay = rng.uniform(0, config.seconds * 0.6)
             leave = rng.uniform(1, 10) if rng.random() < config.leave_share else None
             tasks.append(asyncio.create_task(_patient(patient, delay, leave)))
-        await _faults(cluster, redis_server, config, rng, result, stop)
+        await _faults(group, redis_server, config, rng, result, stop)
         # Faults over: agents keep working until every patient is settled (or time is up).
         drain = asyncio.Event()
         tasks += [asyncio.create_task(w.run(drain)) for w in workers]
         deadline = time.monotonic() + config.settle_seconds
         while time.monotonic() < deadline:
-            records = await states(redis, cluster.keys)
+            records = await states(redis, group.keys)
             if len(records) >= config.patients and all(
                 r.get("state") in SETTLED for r in records.values()
             ):
@@ -258,12 +271,12 @@ async def run_chaos(config: ChaosConfig) -> ChaosResult:
             await asyncio.sleep(1.0)
         drain.set()
         await asyncio.sleep(2.0)
-        records = await states(redis, cluster.keys)
+        records = await states(redis, group.keys)
         result.joined = len(records)
         result.final_states = Counter(r.get("state", "?") for r in records.values())
         result.calls = sum(w.calls for w in workers)
-        result.overlapping_calls = await _no_overlapping_calls(redis, cluster)
-        result.invariant_problems = await check_invariants(redis, cluster.keys, QUEUES)
+        result.overlapping_calls = await _no_overlapping_calls(redis, group)
+        result.invariant_problems = await check_invariants(redis, group.keys, QUEUES)
         bots: list[Bot] = [*agents, *patients]
         for any_bot in bots:
             result.reconnects += any_bot.reconnects
@@ -279,10 +292,85 @@ async def run_chaos(config: ChaosConfig) -> ChaosResult:
             with contextlib.suppress(Exception):
                 await closing.close()
         await redis.aclose()
-        cluster.stop()
+        group.stop()
         redis_server.close()
         result.elapsed = time.monotonic() - started
     return result
+
+
+def _fail_over(topology: Any, way: str, desk: str, killed: list[RedisServer]) -> None:
+    """One failover of the desk's primary: the planned switchover, or kill -9 (the killed
+    node goes in ``killed``, to be started again as a replica)."""
+    from tests.support.sentinel import SentinelTopology
+
+    if isinstance(topology, SentinelTopology):
+        if way == "planned":
+            topology.failover(pause_writes_ms=3000)
+        else:
+            killed.append(topology.primary_server())
+            killed[0].kill()
+            topology.wait_new_primary(killed[0].port)
+    elif way == "planned":
+        topology.failover(desk)
+    else:
+        killed.append(topology.kill_owner(desk))
+        topology.wait_owner_changed(desk, killed[0])
+
+
+async def redis_failovers(kind: str, rounds: int, waiting: int) -> bool:
+    """Fail the desk's Redis primary over ``rounds`` times each way; True when nobody
+    acknowledged was lost and every process kept running."""
+    from tests.support.failover import FailoverReport, percentile, run_failover
+    from tests.support.loopback import loopback_host_addresses
+    from tests.support.redis_cluster import RedisClusterTopology
+    from tests.support.sentinel import SentinelTopology
+
+    env = {"VIDEODESK_REDIS_WAIT_REPLICAS": "1", "VIDEODESK_TRUSTED_PROXIES": "127.0.0.1/32"}
+    reports: list[tuple[str, FailoverReport]] = []
+    topology: SentinelTopology | RedisClusterTopology
+    topology = SentinelTopology(replicas=2) if kind == "sentinel" else RedisClusterTopology(
+        replicas_per_primary=2
+    )  # fmt: skip
+    await asyncio.to_thread(topology.start)
+    try:
+        for n in range(rounds):
+            for way in ("planned", "kill -9"):
+                group = DeskGroup(topology.url, extra_env=env)
+                group.start()
+                killed: list[RedisServer] = []
+
+                fail = functools.partial(_fail_over, topology, way, group.desk, killed)
+                try:
+                    with loopback_host_addresses():
+                        report = await run_failover(group, fail, waiting=waiting)
+                finally:
+                    group.stop()
+                    for node in killed:
+                        await asyncio.to_thread(topology.rejoin, node)
+                label = f"{kind} {way}, round {n + 1}"
+                print("\n".join(report.lines(label)), flush=True)
+                reports.append((label, report))
+    finally:
+        topology.close()
+    windows = [r.window for _, r in reports]
+    lost = sum(len(r.lost) for _, r in reports)
+    acknowledged = sum(len(r.acknowledged) for _, r in reports)
+    waits = [w for _, r in reports for w in r.served_after_refusal()]
+    drops = [s for _, r in reports for s in r.reconnects]
+    print(
+        f"\n{kind}: {len(reports)} failovers; window median {statistics.median(windows):.2f} s, "
+        f"max {max(windows):.2f} s; acknowledged patients lost {lost} of {acknowledged} "
+        "(target 0)"
+    )
+    if waits:
+        print(f"patients caught by a failover: {len(waits)}, served p95 "
+              f"{percentile(waits, 95):.2f} s after their first refusal")  # fmt: skip
+    print(
+        f"sockets dropped: {len(drops)}"
+        + (f", reconnect p95 {percentile(drops, 95):.2f} s (target <= 3 s)" if drops else
+           " (a Redis failover closes no socket; reconnect p95 not applicable)")
+    )  # fmt: skip
+    return lost == 0 and all(not r.restarted for _, r in reports)
 
 
 def main() -> int:
@@ -294,7 +382,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=defaults.seconds)
     parser.add_argument("--kill-every", type=float, default=defaults.kill_every)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--redis",
+        choices=["sentinel", "cluster"],
+        help="fail Redis over instead of killing desk processes",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --redis: failovers each way")
+    parser.add_argument("--waiting", type=int, default=20, help="with --redis: patients waiting")
     args = parser.parse_args()
+    if args.redis:
+        print(f"chaos: Redis {args.redis} failovers, {args.rounds} round(s) each way", flush=True)
+        return 0 if asyncio.run(redis_failovers(args.redis, args.rounds, args.waiting)) else 1
     config = ChaosConfig(
         processes=args.processes, patients=args.patients, agents=args.agents,
         seconds=args.seconds, kill_every=args.kill_every, seed=args.seed,

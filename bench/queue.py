@@ -409,6 +409,63 @@ async def throughput(redis: Redis, budget_s: float, rounds: int = 3) -> None:
     print_throughput(floors, cycles, costs)
 
 
+# -- part 1b: the cost of confirming joins on a replica (WAIT) --------------------------------
+async def wait_cost(budget_s: float, rounds: int = 3) -> None:
+    """Joins on a throwaway primary with one replica (loopback, the same machine), without
+    and with ``VIDEODESK_REDIS_WAIT_REPLICAS=1``, in alternating rounds, at 1 and 20
+    callers. The plain join is the floor the WAIT is measured against."""
+    primary = RedisServer(extra=("--repl-diskless-sync-delay", "0"))
+    primary.start()
+    replica = RedisServer(extra=("--replicaof", "127.0.0.1", str(primary.port)))
+    replica.start()
+    try:
+        async with redis_for(primary.url) as (redis, _):
+            while (await redis.info("replication")).get("connected_slaves", 0) < 1:
+                await asyncio.sleep(0.05)
+            runs: dict[tuple[int, int], Run] = {}
+            per_round = budget_s / (rounds * 4)
+            async with fresh_desk(redis, "wait") as keys:
+                for _ in range(rounds):
+                    for callers in (1, 20):
+                        for replicas in (0, 1):
+                            engine = QueueEngine(
+                                redis,
+                                keys,
+                                parse_queues(DEFAULT_QUEUES),
+                                Timing(wait_replicas=replicas, wait_ms=500),
+                            )
+                            run = runs.setdefault((callers, replicas), Run(callers))
+                            await _join_round(engine, run, per_round)
+        print("\njoins confirmed on a replica (WAIT 1, same pipeline as the join script), "
+              "primary and replica on loopback:")  # fmt: skip
+        print(f"  {'callers':>7}  {'WAIT':>4}  {'joins/s':>8}  {'p50 µs':>8}  {'p99 µs':>8}")
+        for (callers, replicas), run in sorted(runs.items()):
+            rate = len(run.latencies.ns) / run.load.wall_s if run.load.wall_s else math.nan
+            p50, p99 = run.latencies.percentile_us(0.5), run.latencies.percentile_us(0.99)
+            print(f"  {callers:>7}  {replicas:>4}  {rate:>8,.0f}  {p50:>8,.0f}  {p99:>8,.0f}")
+        for callers in (1, 20):
+            plain, waited = runs[(callers, 0)], runs[(callers, 1)]
+            extra = waited.latencies.percentile_us(0.5) - plain.latencies.percentile_us(0.5)
+            print(f"  {callers} caller(s): WAIT adds {extra:,.0f} µs to the median join")
+    finally:
+        replica.close()
+        primary.close()
+
+
+async def _join_round(engine: QueueEngine, run: Run, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+
+    async def caller() -> None:
+        while time.monotonic() < deadline:
+            start = time.perf_counter_ns()
+            await engine.join("p_" + secrets.token_hex(6), "appointments", DETAILS)
+            run.latencies.since(start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(run.callers)))
+    run.load.wall_s += time.perf_counter() - started
+
+
 # -- part 2: simulated waits -------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Scenario:
@@ -808,7 +865,9 @@ async def run(args: argparse.Namespace, loop_name: str) -> None:
             f"{platform.python_version()}, {loop_name}, "
             f"hiredis {'yes' if HIREDIS_AVAILABLE else 'no'}"
         )
-        if args.simulate:
+        if args.wait_cost:
+            await wait_cost(args.seconds)
+        elif args.simulate:
             models = list(MODELS) if args.model == "both" else [args.model]
             await simulate(redis, args.seconds, models)
         else:
@@ -826,6 +885,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--simulate", action="store_true", help="simulate waits and judge the wait estimate"
+    )
+    parser.add_argument(
+        "--wait-cost",
+        action="store_true",
+        help="measure joins confirmed on a replica (WAIT 1) against plain joins",
     )
     parser.add_argument(
         "--model",

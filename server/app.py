@@ -23,12 +23,13 @@ from server.desk import Desk
 from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.middleware import error_middleware, security_headers
+from server.primary_watch import PrimaryWatch
 from server.queue.engine import QueueEngine, Timing
 from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.articles import load_articles
 from server.selfhelp.search import ArticleIndex
-from server.settings import Settings
-from server.store import EMBEDDED_NOTICE, connect, embedded_reader
+from server.settings import Settings, parse_sentinel_url
+from server.store import EMBEDDED_NOTICE, close, connect, embedded_reader
 from server.ticker import Ticker
 from server.ws import patient, staff
 from server.ws.endpoint import close_all, websocket
@@ -74,8 +75,16 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("%s", EMBEDDED_NOTICE)
     redis = connect(settings)
     app[appkeys.REDIS] = redis
+    watch = None
+    if settings.redis_url is not None and settings.redis_url.startswith("redis+sentinel://"):
+        watch = PrimaryWatch(parse_sentinel_url(settings.redis_url))
+        watch.add(redis)
+        watch.start()
+        app[appkeys.PRIMARY_WATCH] = watch
     yield
-    await redis.aclose()
+    if watch is not None:
+        await watch.stop()
+    await close(redis)
 
 
 async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -112,6 +121,8 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.embedded
         else connect(settings, max_connections=2, socket_timeout=None)
     )
+    if appkeys.PRIMARY_WATCH in app and reader is not redis:
+        app[appkeys.PRIMARY_WATCH].add(reader)
     hub = Hub(settings.max_unauthenticated_per_address)
     presence_holder: list[Presence] = []
 
@@ -184,7 +195,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     await relay.stop()
     await desk.chat_log.close()
     if reader is not redis:
-        await reader.aclose()
+        await close(reader)
 
 
 async def broadcast_received(desk: Desk, presence: Presence, message: dict[str, Any]) -> None:

@@ -16,12 +16,15 @@ from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.mail.outbox import Outbox
 from server.mail.smtp import MailServer
+from server.primary_watch import PrimaryWatch
 from server.ratelimit import LoginFailures, RateLimiter
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYS = web.AppKey("keys", Keys)
 REDIS = web.AppKey("redis", Redis)
+# Set in Sentinel mode only: clients to reconnect when the sentinels name a new primary.
+PRIMARY_WATCH = web.AppKey("primary_watch", PrimaryWatch)
 TOKENS = web.AppKey("tokens", TokenService)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.keys import CALL_RECORD_TTL, Keys
+from signaling import lua
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ FLUSH_DELAY = 0.2  # seconds
 # One command for a whole batch: for each chat list (KEYS), append its messages,
 # keep the last ARGV[1] and refresh the TTL ARGV[2]. ARGV[3..2+#KEYS] are how many
 # messages each list gets; the messages follow, in the same order.
-_APPEND = """
+_APPEND = """#!lua
 local history, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local next_text = 3 + #KEYS
 for i, key in ipairs(KEYS) do
@@ -50,7 +51,7 @@ class ChatLog:
         self._redis = redis
         self._keys = keys
         self._pending: list[tuple[str, str]] = []
-        self._append = redis.register_script(_APPEND)
+        self._append = lua.register(redis, _APPEND)
         self._flushing: asyncio.Task[None] | None = None
 
     def add(self, call_id: str, message: dict[str, Any]) -> None:

@@ -22,22 +22,10 @@ from aiohttp import web
 from redis import exceptions as redis_errors
 
 from server.errors import DeskError, TooManyRequests, Unavailable
+from server.outages import is_outage
 
 log = logging.getLogger(__name__)
 
-# Redis errors that mean "not now" rather than a bug: an outage, a failover in
-# progress, a replica refusing writes, a cluster moving slots.
-REDIS_OUTAGES = (
-    redis_errors.ConnectionError,
-    redis_errors.TimeoutError,
-    redis_errors.ReadOnlyError,
-    redis_errors.ClusterError,
-    redis_errors.ClusterDownError,
-    redis_errors.TryAgainError,
-    redis_errors.MasterDownError,
-    redis_errors.MovedError,
-    redis_errors.AskError,
-)
 OUTAGE_RETRY_AFTER = 2
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -86,13 +74,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if isinstance(exc, TooManyRequests | Unavailable):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    except REDIS_OUTAGES as exc:
-        # Redis down, failing over or a replica for now: the person may simply retry.
-        log.warning("Redis unavailable on %s %s: %s", request.method, _route_of(request),
-                    type(exc).__name__)  # fmt: skip
-        response = json_error(503, "unavailable", "Please try again in a few seconds.")
-        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
-        return response
+    except ConnectionResetError:
+        # The client went away while sending its request: nobody is left to answer.
+        log.info("client went away during %s %s", request.method, _route_of(request))
+        return json_error(400, "bad_request", "The request was cut off.")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -105,7 +90,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             if header in exc.headers:
                 response.headers[header] = exc.headers[header]
         return response
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, redis_errors.RedisError) and is_outage(exc):
+            # Redis down, failing over or a replica for now: the person may simply retry.
+            log.warning("Redis unavailable on %s %s: %s", request.method, _route_of(request),
+                        type(exc).__name__)  # fmt: skip
+            response = json_error(503, "unavailable", "Please try again in a few seconds.")
+            response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+            return response
         # Logged with its traceback (the method and route only: no query, no body).
         log.exception("unhandled error on %s %s", request.method, _route_of(request))
         return json_error(500, "internal", "Something went wrong on our side. Please try again.")

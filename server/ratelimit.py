@@ -15,10 +15,11 @@ from redis.asyncio import Redis
 from server.audit import audit
 from server.errors import TooManyRequests
 from server.keys import RATE_WINDOW, Keys
+from signaling import lua
 
 # One atomic step: count this request in the current window and give the window's
 # remaining time. A read-then-write from Python would let parallel requests through.
-_FIXED_WINDOW = """
+_FIXED_WINDOW = """#!lua
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
@@ -39,7 +40,7 @@ class RateLimiter:
         self._redis = redis
         self._keys = keys
         self._address_key = address_key
-        self._script = redis.register_script(_FIXED_WINDOW)
+        self._script = lua.register(redis, _FIXED_WINDOW)
 
     def address_bucket(self, kind: str, address: str) -> str:
         """The bucket of one client address for ``kind``: a keyed hash, not the address."""

@@ -18,6 +18,7 @@ from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from server.hours import OpeningHours, Period, parse_periods, timezone_name
+from server.redis_cluster import parse_cluster_url
 
 T = TypeVar("T")
 IPNetwork = IPv4Network | IPv6Network
@@ -288,8 +289,13 @@ def _redis_url(raw: str) -> str:
     if scheme == "redis+sentinel":
         parse_sentinel_url(raw)  # raises with what is wrong
         return raw
+    if scheme == "redis+cluster":
+        parse_cluster_url(raw)  # raises with what is wrong
+        return raw
     if scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("expected a redis://, rediss://, unix:// or redis+sentinel:// URL")
+        raise ValueError(
+            "expected a redis://, rediss://, unix://, redis+sentinel:// or redis+cluster:// URL"
+        )
     return raw
 
 

@@ -13,12 +13,14 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from server.keys import Keys
+from server.redis_cluster import SlotOwner, SlotOwnerConnection, desk_slot, parse_cluster_url
 from server.settings import SentinelTarget, Settings, parse_sentinel_url
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ def connect(
     }
     if settings.redis_url.startswith("redis+sentinel://"):
         return sentinel_primary(parse_sentinel_url(settings.redis_url), options)
+    if settings.redis_url.startswith("redis+cluster://"):
+        return slot_owner(settings, options, max_connections)
     pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=max_connections,
@@ -89,6 +93,25 @@ def sentinel_primary(target: SentinelTarget, options: dict[str, Any]) -> Redis:
     return client
 
 
+def slot_owner(settings: Settings, options: dict[str, Any], max_connections: int) -> Redis:
+    """A client of the Redis Cluster primary that owns the desk's slot (every key of a
+    desk is in one slot: server/redis_cluster.py), found again after a failover."""
+    assert settings.redis_url is not None
+    target = parse_cluster_url(settings.redis_url)
+    owner = SlotOwner(target, desk_slot(Keys(settings.desk).prefix))
+    pool: BlockingConnectionPool = BlockingConnectionPool(
+        connection_class=SlotOwnerConnection,
+        max_connections=max_connections,
+        timeout=5,
+        slot_owner=owner,
+        username=target.username,
+        password=target.password,
+        **options,
+    )
+    client: Redis = Redis.from_pool(pool)
+    return client
+
+
 def embedded() -> Redis:
     """A fresh in-process Redis-compatible store with Lua support."""
     import fakeredis  # imported here: only the embedded mode needs it
@@ -105,6 +128,15 @@ def embedded_reader(redis: Redis) -> Redis:
     server = redis.connection_pool.connection_kwargs["server"]
     client: Redis = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
     return client
+
+
+async def close(redis: Redis) -> None:
+    """Close a client made by :func:`connect`, with the sentinel connections it asked."""
+    pool = redis.connection_pool
+    await redis.aclose()
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
 
 
 async def ping(redis: Redis) -> bool:

@@ -93,8 +93,12 @@ class Bot:
         ice: IceConfig | None = None,
         alternates: tuple[str, ...] = (),
         auto_reconnect: bool = False,
+        forwarded_for: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
+        # X-Forwarded-For on every request, as a load balancer in front of the desk
+        # adds it (the desk believes it only from a trusted proxy address).
+        self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
         self.base_url = base_url.rstrip("/")
         # Where to reconnect when the socket drops (another process of the desk).
         self.urls = [self.base_url, *(u.rstrip("/") for u in alternates)]
@@ -131,7 +135,7 @@ class Bot:
         """Open the session and the socket; returns the welcome message."""
         if self._http is None:
             jar = aiohttp.CookieJar(unsafe=True)  # keep cookies for 127.0.0.1
-            self._http = aiohttp.ClientSession(cookie_jar=jar)
+            self._http = aiohttp.ClientSession(cookie_jar=jar, headers=self.headers)
             if self.use_cookie:
                 async with self._http.post(
                     f"{self.base_url}/api/v1/session", json={"token": self.token}

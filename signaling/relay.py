@@ -29,6 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from signaling import lua
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ BACKOFF_CAP = 5.0
 # (queued, but the route's process has not sent a heartbeat lately: it may be
 # gone, or Redis may just have restarted and lost the short-lived liveness key,
 # in which case the process will read the message as soon as it is back).
-_SEND = """
+_SEND = """#!lua
 local proc = redis.call('HGET', KEYS[1], ARGV[1])
 if not proc then return 0 end
 local inbox = ARGV[4] .. proc
@@ -64,7 +65,7 @@ return 1
 
 # Remove a route only if it still points at this process (the participant may
 # already have reconnected elsewhere).
-_DETACH = """
+_DETACH = """#!lua
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   return redis.call('HDEL', KEYS[1], ARGV[1])
 end
@@ -106,8 +107,8 @@ class Relay:
         self.process_id = process_id
         self._deliver = deliver
         self._on_broadcast = on_broadcast
-        self._send = redis.register_script(_SEND)
-        self._detach = redis.register_script(_DETACH)
+        self._send = lua.register(redis, _SEND)
+        self._detach = lua.register(redis, _DETACH)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = asyncio.Event()

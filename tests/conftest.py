@@ -25,10 +25,11 @@ from tests.support.redis_server import RedisServer
 
 # Fixture modules shared by several test files.
 pytest_plugins = [
+    "tests.support.redis_cluster",
     "tests.support.queues",
     "tests.support.loopback",
     "tests.support.desks",
-    "tests.support.cluster",
+    "tests.support.desk_group",
     "tests.support.sockets",
 ]
 

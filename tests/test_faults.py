@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from server.ws.presence import LEASE_INTERVAL
 from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support import canary
-from tests.support.cluster import Cluster
+from tests.support.desk_group import DeskGroup
 from tests.support.invariants import check_invariants
 from tests.support.redis_server import RedisServer
 
@@ -35,9 +35,9 @@ def durable_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def trio(durable_redis: RedisServer) -> AsyncIterator[Cluster]:
+async def trio(durable_redis: RedisServer) -> AsyncIterator[DeskGroup]:
     """Three server processes on one durable Redis."""
-    group = Cluster(durable_redis.url, size=3)
+    group = DeskGroup(durable_redis.url, size=3)
     group.start()
     try:
         yield group
@@ -54,45 +54,45 @@ async def desk_redis(durable_redis: RedisServer) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
-def patient_bot(cluster: Cluster, index: int, **kwargs: object) -> PatientBot:
-    others = tuple(cluster.url(i) for i in range(cluster.size) if i != index)
-    token = cluster.mint("invite", name=canary.PATIENT_NAME, queues=("appointments",))
+def patient_bot(group: DeskGroup, index: int, **kwargs: object) -> PatientBot:
+    others = tuple(group.url(i) for i in range(group.size) if i != index)
+    token = group.mint("invite", name=canary.PATIENT_NAME, queues=("appointments",))
     return PatientBot(
-        cluster.url(index),
+        group.url(index),
         token,
-        origin=cluster.url(0),
+        origin=group.url(0),
         alternates=others,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-def agent_bot(cluster: Cluster, index: int, name: str = "Sam", **kwargs: object) -> AgentBot:
-    others = tuple(cluster.url(i) for i in range(cluster.size) if i != index)
-    token = cluster.mint("agent", name=name, queues=("appointments",))
+def agent_bot(group: DeskGroup, index: int, name: str = "Sam", **kwargs: object) -> AgentBot:
+    others = tuple(group.url(i) for i in range(group.size) if i != index)
+    token = group.mint("agent", name=name, queues=("appointments",))
     return AgentBot(
-        cluster.url(index),
+        group.url(index),
         token,
-        origin=cluster.url(0),
+        origin=group.url(0),
         alternates=others,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-async def skew(redis: Redis, cluster: Cluster, seconds: float) -> None:
+async def skew(redis: Redis, group: DeskGroup, seconds: float) -> None:
     """Move the desk's clock forward for every process."""
-    await redis.incrby(cluster.keys.clock_skew, int(seconds * 1000))
+    await redis.incrby(group.keys.clock_skew, int(seconds * 1000))
 
 
-async def past_the_grace_period(redis: Redis, cluster: Cluster) -> None:
+async def past_the_grace_period(redis: Redis, group: DeskGroup) -> None:
     """Move the clock past the 60 s grace period of whoever left, while everyone still
     connected renews their lease on the way (processes renew every 4 s)."""
-    await skew(redis, cluster, 55)
+    await skew(redis, group, 55)
     await asyncio.sleep(LEASE_INTERVAL + 1.5)
-    await skew(redis, cluster, 10)
+    await skew(redis, group, 10)
 
 
-async def events_of(redis: Redis, cluster: Cluster, kind: str) -> list[dict[str, str]]:
-    entries: list[tuple[str, dict[str, str]]] = await redis.xrange(cluster.keys.events)  # type: ignore[assignment]
+async def events_of(redis: Redis, group: DeskGroup, kind: str) -> list[dict[str, str]]:
+    entries: list[tuple[str, dict[str, str]]] = await redis.xrange(group.keys.events)  # type: ignore[assignment]
     return [fields for _, fields in entries if fields["type"] == kind]
 
 
@@ -119,7 +119,7 @@ async def media_flows(patient: PatientBot, agent: AgentBot, frames: int = 10) ->
 
 
 async def test_waiting_patient_keeps_the_place_through_a_drop(
-    trio: Cluster, desk_redis: Redis
+    trio: DeskGroup, desk_redis: Redis
 ) -> None:
     first = patient_bot(trio, 0)
     second = patient_bot(trio, 1)
@@ -144,12 +144,12 @@ async def test_waiting_patient_keeps_the_place_through_a_drop(
         await second.close()
 
 
-async def _abandoned(redis: Redis, cluster: Cluster) -> bool:
-    return bool(await events_of(redis, cluster, "abandoned"))
+async def _abandoned(redis: Redis, group: DeskGroup) -> bool:
+    return bool(await events_of(redis, group, "abandoned"))
 
 
 async def test_agent_drop_mid_call_resumes_within_grace(
-    trio: Cluster, desk_redis: Redis, loopback_ice: None
+    trio: DeskGroup, desk_redis: Redis, loopback_ice: None
 ) -> None:
     patient = patient_bot(trio, 0)
     agent = agent_bot(trio, 1)
@@ -180,7 +180,7 @@ async def test_agent_drop_mid_call_resumes_within_grace(
 
 
 async def test_agent_gone_past_grace_returns_the_patient_to_the_front(
-    trio: Cluster, desk_redis: Redis, loopback_ice: None
+    trio: DeskGroup, desk_redis: Redis, loopback_ice: None
 ) -> None:
     patient = patient_bot(trio, 0)
     agent = agent_bot(trio, 1)
@@ -213,7 +213,7 @@ async def test_agent_gone_past_grace_returns_the_patient_to_the_front(
 
 @pytest.mark.parametrize("phase", ["waiting", "offered", "in_call"])
 async def test_sigkill_of_a_server_process_loses_nobody(
-    trio: Cluster, desk_redis: Redis, loopback_ice: None, phase: str
+    trio: DeskGroup, desk_redis: Redis, loopback_ice: None, phase: str
 ) -> None:
     """The process holding the patient (waiting), the agent (offered) or both parties'
     signaling (in a call) dies; the clients reconnect elsewhere and nothing is lost."""
@@ -261,7 +261,7 @@ def _last(bot: PatientBot | AgentBot) -> int:
     return 0
 
 
-async def test_sigterm_drains_to_the_other_processes(trio: Cluster, desk_redis: Redis) -> None:
+async def test_sigterm_drains_to_the_other_processes(trio: DeskGroup, desk_redis: Redis) -> None:
     patient = patient_bot(trio, 0, auto_reconnect=True, media=False)
     try:
         await patient.connect()
@@ -292,7 +292,7 @@ async def _status(process: object) -> int:
 
 
 async def test_redis_restart_keeps_the_queue(
-    trio: Cluster, durable_redis: RedisServer, loopback_ice: None
+    trio: DeskGroup, durable_redis: RedisServer, loopback_ice: None
 ) -> None:
     patient = patient_bot(trio, 0, auto_reconnect=True, media=False)
     try:
@@ -329,7 +329,7 @@ async def _connect_when_ready(bot: PatientBot | AgentBot, timeout: float = 15.0)
 
 
 async def test_redis_outage_keeps_calls_and_refuses_joins_clearly(
-    trio: Cluster, durable_redis: RedisServer, loopback_ice: None
+    trio: DeskGroup, durable_redis: RedisServer, loopback_ice: None
 ) -> None:
     patient = patient_bot(trio, 0)
     agent = agent_bot(trio, 1)

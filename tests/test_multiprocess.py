@@ -6,21 +6,21 @@ from redis.asyncio import Redis
 
 from signaling.client import AgentBot, PatientBot
 from tests.support import canary
-from tests.support.cluster import Cluster
+from tests.support.desk_group import DeskGroup
 from tests.support.invariants import check_invariants
 
 
 async def test_call_across_two_processes(
-    cluster: Cluster, redis: Redis, loopback_ice: None
+    desk_group: DeskGroup, redis: Redis, loopback_ice: None
 ) -> None:
-    origin = cluster.url(0)
+    origin = desk_group.url(0)
     patient = PatientBot(
-        cluster.url(0),
-        cluster.mint("invite", name=canary.PATIENT_NAME, queues=("pharmacy",)),
+        desk_group.url(0),
+        desk_group.mint("invite", name=canary.PATIENT_NAME, queues=("pharmacy",)),
         origin=origin,
     )
     agent = AgentBot(
-        cluster.url(1), cluster.mint("agent", name="Sam", queues=("pharmacy",)), origin=origin
+        desk_group.url(1), desk_group.mint("agent", name="Sam", queues=("pharmacy",)), origin=origin
     )
     try:
         await patient.connect()
@@ -45,8 +45,8 @@ async def test_call_across_two_processes(
         await patient.next("queue.state", state="done")
         await agent.next("agent.state", state="wrap_up")
         queues = ["appointments", "pharmacy", "billing", "technical"]
-        assert await check_invariants(redis, cluster.keys, queues) == []
-        entries: list[tuple[str, dict[str, str]]] = await redis.xrange(cluster.keys.events)  # type: ignore[assignment]
+        assert await check_invariants(redis, desk_group.keys, queues) == []
+        entries: list[tuple[str, dict[str, str]]] = await redis.xrange(desk_group.keys.events)  # type: ignore[assignment]
         events = [fields for _, fields in entries]
         story = [e["type"] for e in events if e.get("queue") == "pharmacy"]
         assert story == ["joined", "offered", "accepted", "call_started", "call_ended"]

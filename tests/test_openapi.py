@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from server.api.openapi import document
 from tests.conftest import TEST_SECRET
-from tests.support.cluster import Cluster
+from tests.support.desk_group import DeskGroup
 from tests.support.processes import ServerProcess
 
 SCHEMA = schemathesis.openapi.from_dict(document())
@@ -47,7 +47,7 @@ def live(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     }
     process = ServerProcess("openapi", env)
     process.start()
-    token = Cluster.mint_for(desk, "admin")
+    token = DeskGroup.mint_for(desk, "admin")
     try:
         yield process.url, token
     finally:

@@ -404,15 +404,17 @@ async def test_all_keys_of_a_desk_share_one_hash_slot(engine: QueueEngine) -> No
 
 
 async def test_lua_key_names_agree_with_the_keys_module(engine: QueueEngine) -> None:
-    from server.queue.scripts import source
+    from server.queue.scripts import declared_keys, source
+    from signaling import lua
 
     library = source("join").split("\n-- join:")[0]
-    probe = engine.redis.register_script(
+    probe = lua.register(
+        engine.redis,
         library + "\nreturn {kp('x'), ka('x'), kc('x'), kq('x'), kql('x', 'en'), kstaffed('x'),"
-        " kavail('x'), kstats('x'), K_SEQ, K_OFFERS, K_LEASES, K_EVENTS, K_AGENTS}"
+        " kavail('x'), kstats('x'), K_SEQ, K_OFFERS, K_LEASES, K_EVENTS, K_AGENTS, K_CBSCHED}",
     )
     k = engine.keys
-    names = await probe(keys=[k.seq], args=[k.prefix])
+    names = await probe(keys=declared_keys(k), args=[k.prefix])
     assert names == [
         k.patient("x"),
         k.agent("x"),
@@ -427,6 +429,7 @@ async def test_lua_key_names_agree_with_the_keys_module(engine: QueueEngine) -> 
         k.leases,
         k.events,
         k.agents,
+        k.callbacks_scheduled,
     ]
 
 

@@ -7,6 +7,7 @@ that a restart could make stale.
 
 from __future__ import annotations
 
+import logging
 from importlib.resources import files
 from typing import Any
 
@@ -16,7 +17,12 @@ from redis.exceptions import ResponseError
 
 from server.errors import Unavailable
 from server.keys import Keys
+from server.outages import is_outage
 from server.queue.errors import error_for
+from signaling import lua
+from signaling.lua import SHEBANG
+
+log = logging.getLogger(__name__)
 
 OPERATIONS = (
     "join",
@@ -44,10 +50,27 @@ OPERATIONS = (
 
 
 def source(name: str) -> str:
-    """The full source of one operation: the shared library, then the script."""
+    """The full source of one operation: its ``#!lua`` line (flags), the shared
+    library, then the rest of the script."""
     folder = files("server.queue").joinpath("scripts")
     library = folder.joinpath("_lib.lua").read_text(encoding="utf-8")
-    return library + "\n" + folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    shebang, _, script = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8").partition("\n")
+    if not shebang.startswith(SHEBANG):
+        raise ValueError(f"{name}.lua must start with its #!lua line")
+    return f"{shebang}\n{library}\n{script}"
+
+
+def declared_keys(keys: Keys) -> list[str]:
+    """The desk's fixed keys, declared to Redis in KEYS (the order _lib.lua reads)."""
+    return [
+        keys.seq,
+        keys.offers,
+        keys.leases,
+        keys.events,
+        keys.agents,
+        keys.callbacks_scheduled,
+        keys.clock_skew,
+    ]
 
 
 class QueueScripts:
@@ -55,16 +78,19 @@ class QueueScripts:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._keys = keys
+        self._declared = declared_keys(keys)
         self._redis = redis
         self._scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(source(name)) for name in OPERATIONS
+            name: lua.register(redis, source(name)) for name in OPERATIONS
         }
 
     async def run(self, name: str, *args: str | int | float) -> Any:
         """Run one operation; a refusal from the script becomes a typed error."""
         try:
-            return await self._scripts[name](keys=[self._keys.seq], args=[self._keys.prefix, *args])
+            return await self._scripts[name](keys=self._declared, args=[self._keys.prefix, *args])
         except ResponseError as exc:
+            if is_outage(exc):
+                raise  # READONLY, NOREPLICAS…: `unavailable`, not a bug
             raise error_for(str(exc)) from None
 
     async def run_durable(
@@ -83,14 +109,20 @@ class QueueScripts:
             return await self.run(name, *args)
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._scripts[name](
-                keys=[self._keys.seq], args=[self._keys.prefix, *args], client=pipe
+                keys=self._declared, args=[self._keys.prefix, *args], client=pipe
             )
             pipe.wait(replicas, wait_ms)
             try:
                 result, acknowledged = await pipe.execute()
             except ResponseError as exc:
+                if is_outage(exc):
+                    raise
                 raise error_for(str(exc)) from None
         if int(acknowledged) < replicas:
+            log.warning(
+                "%s: %s of %s replicas confirmed it within %s ms; the person hears unavailable",
+                name, acknowledged, replicas, wait_ms,
+            )  # fmt: skip
             raise Unavailable(
                 "The desk could not confirm that just now. Please try again.", retry_after=2
             )

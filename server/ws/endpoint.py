@@ -73,7 +73,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     )
     try:
         conn.count, why = await desk.sockets.admit(session)
-    except RedisError:
+    except RedisError as exc:
+        log.warning("socket refused: Redis unavailable (%s)", type(exc).__name__)
         await _refuse(ws, "unavailable", "Please try again in a few seconds.",
                       WSCloseCode.TRY_AGAIN_LATER)  # fmt: skip
         return ws
@@ -105,7 +106,8 @@ async def _admit(
             pass
         await _refuse(ws, exc.code, exc.message, WSCloseCode.POLICY_VIOLATION)
         return None
-    except RedisError:
+    except RedisError as exc:
+        log.warning("socket refused: Redis unavailable (%s)", type(exc).__name__)
         await _refuse(ws, "unavailable", "Please try again in a few seconds.",
                       WSCloseCode.TRY_AGAIN_LATER)  # fmt: skip
         return None

@@ -21,12 +21,13 @@ from redis.asyncio import Redis
 
 from server.auth.sessions import Session
 from server.keys import SOCKET_LEASE_MS, Keys
+from signaling import lua
 
 # KEYS: the counted sets (session, then token). ARGV: member, lease_ms, limit per key.
 # Returns 0 when admitted, else the 1-based index of the key that is full.
 # Race closed: two sockets of one token opening on two processes at once; the
 # count and the add are one step, so the limit cannot be overshot.
-_ADMIT = """
+_ADMIT = """#!lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[2])
@@ -43,7 +44,7 @@ return 0
 
 # KEYS: counted sets; ARGV[1]: lease_ms, ARGV[i + 1]: the member in KEYS[i].
 # Renews only members still present (XX): a socket released meanwhile stays released.
-_RENEW = """
+_RENEW = """#!lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[1])
@@ -77,8 +78,8 @@ class OpenSockets:
         self._per_session = per_session
         self._per_token = per_token
         self._numbers = itertools.count(1)
-        self._admit = redis.register_script(_ADMIT)
-        self._renew = redis.register_script(_RENEW)
+        self._admit = lua.register(redis, _ADMIT)
+        self._renew = lua.register(redis, _RENEW)
 
     async def admit(self, session: Session) -> tuple[SocketCount | None, str]:
         """Count a new socket of ``session``; (None, why) when a limit is reached."""

@@ -18,7 +18,7 @@ from tests.support.redis_server import free_port
 
 
 @dataclass
-class Cluster:
+class DeskGroup:
     """``size`` server processes on one Redis; every process accepts the first's origin."""
 
     redis_url: str
@@ -71,9 +71,9 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(redis_url: str, redis: Redis) -> Iterator[Cluster]:
+def desk_group(redis_url: str, redis: Redis) -> Iterator[DeskGroup]:
     """Two server processes on the test Redis (wiped)."""
-    group = Cluster(redis_url)
+    group = DeskGroup(redis_url)
     group.start()
     try:
         yield group

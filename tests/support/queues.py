@@ -15,6 +15,7 @@ from server.queue.models import PatientDetails
 from server.settings import parse_queues
 from server.store import embedded
 from tests.support.invariants import check_invariants
+from tests.support.redis_cluster import RedisClusterTopology, desk_client
 
 QUEUES = parse_queues("appointments:en/es:120,pharmacy:en:60,billing:en:300")
 QUEUE_NAMES = [q.name for q in QUEUES]
@@ -30,18 +31,22 @@ def details(name: str = "Pat", language: str = "en", priority: str = "normal") -
     return PatientDetails(name=name, reason="a question", language=language, priority=priority)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["redis", "embedded"])
+@pytest.fixture(params=["redis", "embedded", "cluster"])
 async def engine(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[QueueEngine]:
-    """A queue engine on a fresh desk, on real Redis and on the embedded store.
+    """A queue engine on a fresh desk: on real Redis, on the embedded store, and on a real
+    Redis Cluster (3 primaries, 3 replicas) through the desk's own cluster client.
 
     After the test, the desk must be consistent (tests/support/invariants.py).
     """
+    keys = Keys("t" + secrets.token_hex(3))
     if request.param == "redis":
         client = Redis.from_url(redis_url, decode_responses=True)
         await client.flushdb()
+    elif request.param == "cluster":
+        topology: RedisClusterTopology = request.getfixturevalue("redis_cluster")
+        client = desk_client(topology.url, keys.desk)
     else:
         client = embedded()
-    keys = Keys("t" + secrets.token_hex(3))
     engine = QueueEngine(client, keys, QUEUES, TIMING)
     try:
         yield engine

@@ -1,9 +1,13 @@
 -- Shared helpers, prepended to every queue script by server/queue/scripts.py.
 --
--- ARGV[1] is the desk's key prefix "vd:{desk}:". Every key is built from it, so
--- all of them share the desk's hash tag and slot; KEYS[1] (the seq counter, same
--- tag) lets Redis Cluster route the script. The names mirror server/keys.py (a
--- test checks that they agree).
+-- KEYS are the desk's fixed keys (server/queue/scripts.py DECLARED: seq, offers,
+-- leases, events, agents, cbsched, clock:skew); Redis Cluster routes the script by
+-- them. The keys of one patient, agent, call or queue depend on the data (the head
+-- of a queue is found inside the script), so they are built from ARGV[1], the
+-- desk's prefix "vd:{desk}:": they carry the same hash tag, hence the same slot.
+-- Each script starts with a `#!lua` shebang, so Redis refuses any key outside
+-- that slot (no allow-cross-slot-keys flag): the Cluster test run proves it. The
+-- names mirror server/keys.py (a test checks that they agree).
 --
 -- Times are milliseconds from Redis TIME plus the desk's clock skew (absent in
 -- production; tests move time forward with it): app clocks never matter.
@@ -16,12 +20,16 @@ local P = ARGV[1]
 local BAND = 1099511627776 -- 2^40: score = band * BAND + ticket
 local EVENTS_MAXLEN = 200000
 
-local K_SEQ = P .. 'seq'
-local K_OFFERS = P .. 'offers'
-local K_LEASES = P .. 'leases'
-local K_EVENTS = P .. 'events'
-local K_AGENTS = P .. 'agents'
-local K_CBSCHED = P .. 'cbsched'
+local K_SEQ = KEYS[1]
+local K_OFFERS = KEYS[2]
+local K_LEASES = KEYS[3]
+local K_EVENTS = KEYS[4]
+local K_AGENTS = KEYS[5]
+local K_CBSCHED = KEYS[6]
+local K_SKEW = KEYS[7]
+if K_SEQ ~= P .. 'seq' or K_SKEW ~= P .. 'clock:skew' then
+  return redis.error_reply('ERR the declared keys are not this desk\'s')
+end
 
 local function kp(pid) return P .. 'p:' .. pid end
 local function ka(aid) return P .. 'a:' .. aid end
@@ -36,7 +44,7 @@ local RECORD_TTL = 7 * 24 * 3600
 
 local function now_ms()
   local t = redis.call('TIME')
-  local skew = tonumber(redis.call('GET', P .. 'clock:skew') or '0') or 0
+  local skew = tonumber(redis.call('GET', K_SKEW) or '0') or 0
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + skew
 end
 

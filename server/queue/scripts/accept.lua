@@ -1,3 +1,4 @@
+#!lua
 -- accept: an agent accepts their offer; the call begins.
 -- ARGV: prefix, aid, token, call_id, lease_ms, targets ("queue=ms,queue=ms": the
 --       service-level target of each queue, from settings)

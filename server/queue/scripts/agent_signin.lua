@@ -1,3 +1,4 @@
+#!lua
 -- agent_signin: create or refresh an agent's record from their token.
 -- ARGV: prefix, aid, name, queues (comma list), languages (comma list),
 --       idle_lease_ms, busy_lease_ms (offered, in a call or wrap-up)

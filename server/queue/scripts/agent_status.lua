@@ -1,3 +1,4 @@
+#!lua
 -- agent_status: an agent chooses available, away (with a reason) or offline.
 -- ARGV: prefix, aid, status, reason, offer_timeout_ms
 -- Returns {previous_state, queue_of_withdrawn_offer, offer...} where offer is

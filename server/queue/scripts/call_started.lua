@@ -1,3 +1,4 @@
+#!lua
 -- call_started: media flows (first frame or connected); records setup time once.
 -- ARGV: prefix, call_id
 -- Returns {setup_ms} (0 when already recorded).

@@ -1,3 +1,4 @@
+#!lua
 -- callback: a waiting patient asks to be called back instead of waiting on the
 -- page ("request"), books a time slot for it ("schedule"), or changes their
 -- mind ("cancel"). A call-back patient has no presence lease (they may leave

@@ -1,3 +1,4 @@
+#!lua
 -- decline: an agent turns an offer down. The patient keeps their exact place;
 -- the agent goes away (reason "declined") so the next agent gets the offer.
 -- ARGV: prefix, aid, token, reason

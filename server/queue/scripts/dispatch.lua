@@ -1,3 +1,4 @@
+#!lua
 -- dispatch: pair available agents of a queue with waiting patients, longest
 -- idle agent first, until one side runs out (at most ARGV[4] offers).
 -- ARGV: prefix, queue, offer_timeout_ms, max_offers

@@ -1,3 +1,4 @@
+#!lua
 -- emergency: a waiting patient told the desk something that sounds like an emergency
 -- (the assistant's emergency words, or their reason for calling). Staff must learn of
 -- it: the patient record is flagged (the words, kept for the offer and the context

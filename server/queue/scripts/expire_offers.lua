@@ -1,3 +1,4 @@
+#!lua
 -- expire_offers: offers past their deadline go back. The patient keeps their
 -- exact place; the agent goes away (reason "missed_offer").
 -- ARGV: prefix, limit

@@ -1,3 +1,4 @@
+#!lua
 -- finish: the agent ends the call; the patient is done, the agent wraps up.
 -- ARGV: prefix, aid, reason
 -- Returns {call_id, pid, queue, handle_ms}.

@@ -1,3 +1,4 @@
+#!lua
 -- hold / resume: the agent puts the patient back in the waiting room for a
 -- moment (the patient stays with this agent; nobody else is offered them) and
 -- takes them back. ARGV: prefix, aid, action ("hold" or "resume")

@@ -1,3 +1,4 @@
+#!lua
 -- join: a patient enters a queue, or finds the place they already have.
 -- ARGV: prefix, pid, queue, language, priority, grace_ms, name, reason, needs
 -- Returns {created, state, ticket, queue}.

@@ -1,3 +1,4 @@
+#!lua
 -- leave: a patient leaves, from whatever state they are in (reason 'revoked': their
 -- token was revoked, and a call in progress ends with that reason).
 -- ARGV: prefix, pid, reason

@@ -1,3 +1,4 @@
+#!lua
 -- offer_next: offer the best waiting patient to one available agent.
 -- ARGV: prefix, aid, offer_timeout_ms
 -- Returns {} (nothing to offer) or {aid, pid, token, deadline_ms, kind, queue}.

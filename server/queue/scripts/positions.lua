@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- positions: where each patient stands, in one round trip (read only).
 -- ARGV: prefix, queues (comma list of every queue of the desk), then pids
 -- Returns per pid: {state, queue, position (1-based, 0 if not queued),

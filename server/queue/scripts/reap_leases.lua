@@ -1,3 +1,4 @@
+#!lua
 -- reap_leases: presence leases past their deadline (a socket gone for longer
 -- than the grace period, or a process that died) are settled.
 --   patient waiting / offered        -> abandoned (an offer is withdrawn)

@@ -1,3 +1,4 @@
+#!lua
 -- release_callbacks: scheduled call-backs whose slot has started go back into
 -- their queue with their original score (ticket and band), to be offered to
 -- the next agent as call-back tasks.

@@ -1,3 +1,4 @@
+#!lua
 -- renew_leases: the process holding these sockets says they are still here.
 -- ARGV: prefix, patient_lease_ms, agent_idle_lease_ms, agent_call_lease_ms,
 --       then members ("p:<pid>" or "a:<aid>")

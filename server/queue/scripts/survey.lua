@@ -1,3 +1,4 @@
+#!lua
 -- survey: the patient rates their last call (1-5) with an optional comment.
 -- ARGV: prefix, pid, rating, comment
 -- Returns {call_id}. A second rating of the same call replaces the first.

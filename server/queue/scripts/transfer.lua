@@ -1,3 +1,4 @@
+#!lua
 -- transfer: the agent hands the patient on, with a note, to another queue (the
 -- patient keeps their ticket and band: their priority) or straight to another
 -- available agent (offered to them at once).

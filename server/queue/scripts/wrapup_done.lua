@@ -1,3 +1,4 @@
+#!lua
 -- wrapup_done: the agent records the outcome and becomes available (or away).
 -- ARGV: prefix, aid, outcome, next_state, offer_timeout_ms
 -- Returns {call_id, ...offer} (an offer when the agent became available).
