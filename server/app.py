@@ -7,6 +7,7 @@ and in which order it starts.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -171,6 +172,8 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
             lifecycle.process_id,
             per_session=settings.max_sockets_per_session,
             per_token=settings.max_sockets_per_token,
+            per_address=settings.max_sockets_per_address,
+            address_bucket=functools.partial(app[appkeys.RATE_LIMITER].address_bucket, "socks"),
         ),
         relay=relay,
         ice=IceConfig(

@@ -65,6 +65,11 @@ class Keys:
         """The same for every socket opened with one token (desk links excepted)."""
         return f"{self.prefix}socks:t:{jti}"
 
+    def address_sockets(self, bucket: str) -> str:
+        """The same for every socket from one client address; ``bucket`` is a keyed hash
+        of the address (server/ratelimit.py), never the address."""
+        return f"{self.prefix}socks:a:{bucket}"
+
     def rate(self, bucket: str) -> str:
         """Fixed-window counter for rate limits shared by every process."""
         return f"{self.prefix}rate:{bucket}"

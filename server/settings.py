@@ -85,6 +85,7 @@ class Settings:
     redis_wait_ms: int = 500
     max_sockets_per_session: int = 4
     max_sockets_per_token: int = 4
+    max_sockets_per_address: int = 200
     max_unauthenticated_per_address: int = 10
     echo_addresses: tuple[str, ...] = ()
     emergency_escalation: Literal["flag", "urgent"] = "flag"
@@ -160,6 +161,9 @@ class Settings:
             ),
             max_sockets_per_token=reader.get(
                 "VIDEODESK_MAX_SOCKETS_PER_TOKEN", 4, _int_range(1, 100)
+            ),
+            max_sockets_per_address=reader.get(
+                "VIDEODESK_MAX_SOCKETS_PER_ADDRESS", 200, _int_range(1, 100_000)
             ),
             max_unauthenticated_per_address=reader.get(
                 "VIDEODESK_MAX_UNAUTHENTICATED_PER_ADDRESS", 10, _int_range(1, 10_000)

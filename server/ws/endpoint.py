@@ -72,7 +72,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         expires_at=float(session.exp),
     )
     try:
-        conn.count, why = await desk.sockets.admit(session)
+        conn.count, why = await desk.sockets.admit(session, address)
     except RedisError as exc:
         log.warning("socket refused: Redis unavailable (%s)", type(exc).__name__)
         await _refuse(ws, "unavailable", "Please try again in a few seconds.",
@@ -110,10 +110,6 @@ async def _admit(
         log.warning("socket refused: Redis unavailable (%s)", type(exc).__name__)
         await _refuse(ws, "unavailable", "Please try again in a few seconds.",
                       WSCloseCode.TRY_AGAIN_LATER)  # fmt: skip
-        return None
-    refusal = desk.hub.admit(address)
-    if refusal is not None:
-        await _refuse(ws, "too_many_connections", refusal, WSCloseCode.POLICY_VIOLATION)
         return None
     return session
 

@@ -18,29 +18,20 @@ from server.ws.connection import Connection
 
 log = logging.getLogger(__name__)
 
-MAX_SOCKETS_PER_ADDRESS = 200
-
 
 class Hub:
-    """Sockets per session and per token are counted across processes in Redis
-    (``server/ws/sockets.py``); this process counts sockets per address, and the
-    sockets per address that have not authenticated yet."""
+    """Sockets per session, per token and per address are counted across processes in
+    Redis (``server/ws/sockets.py``); this process counts, per address, the sockets that
+    have not authenticated yet (without a Redis call: they may be anybody's)."""
 
     def __init__(self, max_unauthenticated_per_address: int = 10) -> None:
         self._by_participant: dict[str, set[Connection]] = defaultdict(set)
         self._by_jti: dict[str, set[Connection]] = defaultdict(set)
-        self._by_address: dict[str, int] = defaultdict(int)
         self._unauthenticated: dict[str, int] = defaultdict(int)
         self._max_unauthenticated = max_unauthenticated_per_address
 
     def __len__(self) -> int:
         return sum(len(c) for c in self._by_participant.values())
-
-    def admit(self, address: str) -> str | None:
-        """Why a new authenticated socket may not open (a limit), or None."""
-        if self._by_address[address] >= MAX_SOCKETS_PER_ADDRESS:
-            return "too many connections from this address"
-        return None
 
     def start_unauthenticated(self, address: str) -> bool:
         """Count a socket that has not authenticated yet; False when the address has its
@@ -58,7 +49,6 @@ class Hub:
     def add(self, conn: Connection) -> None:
         self._by_participant[conn.participant].add(conn)
         self._by_jti[conn.session.jti].add(conn)
-        self._by_address[conn.address] += 1
 
     def remove(self, conn: Connection) -> bool:
         """Forget a socket; True if it was the participant's last one here."""
@@ -72,9 +62,6 @@ class Hub:
             jti_conns.discard(conn)
             if not jti_conns:
                 del self._by_jti[conn.session.jti]
-        self._by_address[conn.address] -= 1
-        if self._by_address[conn.address] <= 0:
-            del self._by_address[conn.address]
         return conn.participant not in self._by_participant
 
     def connections(self, participant: str) -> set[Connection]:

@@ -1,9 +1,11 @@
-"""How many sockets each session and each token has open, counted on every process.
+"""How many sockets each session, token and client address has open, counted on every
+process.
 
 A per-process count would let one token open its limit on each process (and
 the ``auth`` message makes a new session per socket, so a per-session limit alone
-does not bound a token). Each open socket is a member of a sorted set per
-session and per token, scored by a lease deadline that its process renews every
+does not bound a token; behind a load balancer an address's sockets spread over every
+process). Each open socket is a member of a sorted set per session, per client address
+(named by a keyed hash) and per token, scored by a lease deadline that its process renews every
 few seconds; a process that dies stops renewing, and its sockets stop counting
 within :data:`~server.keys.SOCKET_LEASE_MS`.
 
@@ -14,7 +16,7 @@ they are limited per session only.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -23,7 +25,7 @@ from server.auth.sessions import Session
 from server.keys import SOCKET_LEASE_MS, Keys
 from signaling import lua
 
-# KEYS: the counted sets (session, then token). ARGV: member, lease_ms, limit per key.
+# KEYS: the counted sets (session, address, then token). ARGV: member, lease_ms, limit per key.
 # Returns 0 when admitted, else the 1-based index of the key that is full.
 # Race closed: two sockets of one token opening on two processes at once; the
 # count and the add are one step, so the limit cannot be overshot.
@@ -70,30 +72,44 @@ class OpenSockets:
     """Admit, renew and release sockets against the per-session and per-token limits."""
 
     def __init__(
-        self, redis: Redis, keys: Keys, process_id: str, *, per_session: int, per_token: int
+        self,
+        redis: Redis,
+        keys: Keys,
+        process_id: str,
+        *,
+        per_session: int,
+        per_token: int,
+        per_address: int,
+        address_bucket: Callable[[str], str],
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._process = process_id
         self._per_session = per_session
         self._per_token = per_token
+        self._per_address = per_address
+        self._address_bucket = address_bucket
         self._numbers = itertools.count(1)
         self._admit = lua.register(redis, _ADMIT)
         self._renew = lua.register(redis, _RENEW)
 
-    async def admit(self, session: Session) -> tuple[SocketCount | None, str]:
-        """Count a new socket of ``session``; (None, why) when a limit is reached."""
-        keys = [self._keys.session_sockets(session.sid)]
-        limits = [self._per_session]
+    async def admit(self, session: Session, address: str) -> tuple[SocketCount | None, str]:
+        """Count a new socket of ``session`` from the client ``address``; (None, why) when
+        a limit is reached."""
+        keys = [
+            self._keys.session_sockets(session.sid),
+            self._keys.address_sockets(self._address_bucket(address)),
+        ]
+        limits = [self._per_session, self._per_address]
+        reasons = ["too many open pages for this session", "too many connections from this address"]
         if session.typ != "desk":
             keys.append(self._keys.token_sockets(session.jti))
             limits.append(self._per_token)
+            reasons.append("too many connections with this link")
         member = f"{self._process}:{next(self._numbers)}"
         full = int(await self._admit(keys=keys, args=[member, SOCKET_LEASE_MS, *limits]))
-        if full == 1:
-            return None, "too many open pages for this session"
-        if full == 2:
-            return None, "too many connections with this link"
+        if full:
+            return None, reasons[full - 1]
         return SocketCount(member=member, keys=tuple(keys)), ""
 
     async def renew(self, counts: Sequence[SocketCount]) -> None:

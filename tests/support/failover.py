@@ -40,6 +40,7 @@ class Attempt:
     ok: bool
     code: str = ""
     who: str = ""  # the patient (joins only)
+    took: float = 0.0  # seconds until the answer (joins only)
 
 
 @dataclass
@@ -73,6 +74,10 @@ class FailoverReport:
         after = [a.at for a in self.joins if a.ok and a.at > start]
         return (min(after) if after else float("inf")) - start
 
+    @property
+    def slowest_join(self) -> float:
+        return max((a.took for a in self.joins if a.ok), default=0.0)
+
     def served_after_refusal(self) -> list[float]:
         """For each patient refused at least once: seconds from their first refusal to
         being told their place (what a patient caught by the failover waited)."""
@@ -105,6 +110,7 @@ class FailoverReport:
             f"{len(self.readyz_refused)}",
             f"  call: video frames {self.frames_before} → {self.frames_after}, chat across "
             f"processes after: {'yes' if self.chat_after else 'NO'}",
+            f"  slowest join answered: {self.slowest_join:.2f} s",
             f"  patients caught by it: {len(waits)}"
             + (
                 f", served p95 {percentile(waits, 95):.2f} s after their first refusal"
@@ -292,44 +298,56 @@ async def _chat_until_delivered(caller: PatientBot, agent: AgentBot) -> None:
 async def _joiner(
     group: DeskGroup, report: FailoverReport, started: float, stop: asyncio.Event
 ) -> None:
-    """New patients, one after another, each retrying on their own socket every 100 ms
-    until told their place (as the waiting-room page does after `unavailable`)."""
+    """New patients, one after another. Each tries until told their place, as a person
+    with the page open would: again on the same socket after `unavailable`, on a new one
+    (the page reloaded) when the desk would not open one."""
     n = 0
     while not stop.is_set():
-        bot = patient(group, n % group.size)
-        bot.auto_reconnect = False
         name = f"L{n:03d}"
-        n += 1
+        if await _join_once(group, report, started, stop, name, n % group.size):
+            n += 1
+        await asyncio.sleep(0.1)
+
+
+async def _join_once(
+    group: DeskGroup,
+    report: FailoverReport,
+    started: float,
+    stop: asyncio.Event,
+    name: str,
+    index: int,
+) -> bool:
+    """One socket of the patient ``name``; True once they were told their place."""
+    bot = patient(group, index)
+    bot.auto_reconnect = False
+    try:
+        at = time.monotonic() - started
         try:
+            async with asyncio.timeout(10):  # as long as a page waits for its welcome
+                await bot.connect()
+        except ClientError as exc:
+            report.joins.append(Attempt(at, False, exc.code, name))
+            return False
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            report.joins.append(Attempt(at, False, type(exc).__name__, name))
+            return False
+        while not stop.is_set():
             at = time.monotonic() - started
             try:
-                async with asyncio.timeout(10):  # as long as a page waits for its welcome
-                    await bot.connect()
+                await bot.join(name=name)
             except ClientError as exc:
                 report.joins.append(Attempt(at, False, exc.code, name))
                 await asyncio.sleep(0.1)
                 continue
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                report.joins.append(Attempt(at, False, type(exc).__name__, name))
-                await asyncio.sleep(0.1)
-                continue
-            while not stop.is_set():
-                at = time.monotonic() - started
-                try:
-                    await bot.join(name=name)
-                except ClientError as exc:
-                    report.joins.append(Attempt(at, False, exc.code, name))
-                    await asyncio.sleep(0.1)
-                    continue
-                except TimeoutError:
-                    report.joins.append(Attempt(at, False, "TimeoutError", name))
-                    break
-                report.joins.append(Attempt(at, True, "", name))
-                report.acknowledged[name] = ""  # must exist afterwards (ticket not known)
-                break
-        finally:
-            await bot.close()
-        await asyncio.sleep(0.1)
+            except TimeoutError:
+                report.joins.append(Attempt(at, False, "TimeoutError", name))
+                return False
+            report.joins.append(Attempt(at, True, "", name, time.monotonic() - started - at))
+            report.acknowledged[name] = ""  # must exist afterwards (ticket not known)
+            return True
+        return False
+    finally:
+        await bot.close()
 
 
 async def _readyz(
