@@ -8,6 +8,8 @@ script's own error) is a bug and surfaces as ``internal``.
 
 from __future__ import annotations
 
+import re
+
 from redis import exceptions as redis_errors
 
 OUTAGE_TYPES: tuple[type[Exception], ...] = (
@@ -30,9 +32,17 @@ OUTAGE_CODES = ("NOREPLICAS", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN
                 "ASK", "LOADING", "UNBLOCKED")  # fmt: skip
 
 
+# redis-py prefixes an error inside a pipeline: "Command # 1 (SET …) of pipeline caused
+# error: NOREPLICAS …" (the original reply sometimes quoted as a tuple).
+_IN_PIPELINE = re.compile(r"^Command # \d+ .*? of pipeline caused error: [('\"]*([A-Z]+)", re.S)
+
+
 def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, OUTAGE_TYPES):
         return True
     if isinstance(exc, redis_errors.ResponseError):
-        return str(exc).split(" ", 1)[0] in OUTAGE_CODES
+        message = str(exc)
+        in_pipeline = _IN_PIPELINE.match(message)
+        code = in_pipeline.group(1) if in_pipeline else message.split(" ", 1)[0]
+        return code in OUTAGE_CODES
     return False

@@ -116,7 +116,13 @@ class Relay:
 
     # -- lifecycle ------------------------------------------------------------
     async def start(self) -> None:
-        await self._beat()
+        """Start reading; a Redis that cannot take the first heartbeat (down, failing over,
+        too few replicas) does not stop the process: the loops keep trying, and /readyz
+        says 503 meanwhile."""
+        try:
+            await self._beat()
+        except RedisError as exc:
+            log.warning("relay heartbeat failed at start (%s); retrying", type(exc).__name__)
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="relay-reader"),
             asyncio.create_task(self._heartbeat_loop(), name="relay-heartbeat"),
