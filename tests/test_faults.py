@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
-from server.ws.presence import LEASE_INTERVAL
 from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support import canary
 from tests.support.desk_group import DeskGroup
@@ -83,12 +82,24 @@ async def skew(redis: Redis, group: DeskGroup, seconds: float) -> None:
     await redis.incrby(group.keys.clock_skew, int(seconds * 1000))
 
 
-async def past_the_grace_period(redis: Redis, group: DeskGroup) -> None:
-    """Move the clock past the 60 s grace period of whoever left, while everyone still
-    connected renews their lease on the way (processes renew every 4 s)."""
+async def past_the_grace_period(redis: Redis, group: DeskGroup, departed: int = 1) -> None:
+    """Move the clock past the 60 s grace period of whoever left (``departed`` people),
+    while everyone still connected renews their lease on the way: 55 s, then, once every
+    other lease has been renewed by its process and outlasts the next step, 10 s more."""
     await skew(redis, group, 55)
-    await asyncio.sleep(LEASE_INTERVAL + 1.5)
+    await wait_until(lambda: _renewed_for(redis, group, departed, ahead_ms=10_000))
     await skew(redis, group, 10)
+
+
+async def _renewed_for(redis: Redis, group: DeskGroup, departed: int, ahead_ms: int) -> bool:
+    """Every lease but ``departed`` ones ends more than ``ahead_ms`` after the desk's now."""
+    seconds, micros = await redis.time()
+    now = seconds * 1000 + micros // 1000 + int(await redis.get(group.keys.clock_skew) or 0)
+    leases: list[tuple[str, float]] = await redis.zrange(  # type: ignore[assignment]
+        group.keys.leases, 0, -1, withscores=True
+    )
+    fresh = [member for member, deadline in leases if deadline > now + ahead_ms]
+    return len(fresh) >= len(leases) - departed
 
 
 async def events_of(redis: Redis, group: DeskGroup, kind: str) -> list[dict[str, str]]:
@@ -144,6 +155,10 @@ async def test_waiting_patient_keeps_the_place_through_a_drop(
         await second.close()
 
 
+async def _chat_saved(redis: Redis, group: DeskGroup, call_id: str) -> bool:
+    return bool(await redis.llen(group.keys.call_chat(call_id)))
+
+
 async def _abandoned(redis: Redis, group: DeskGroup) -> bool:
     return bool(await events_of(redis, group, "abandoned"))
 
@@ -161,7 +176,8 @@ async def test_agent_drop_mid_call_resumes_within_grace(
         call_id = agent.call_id
         await patient.send("call.chat", text=canary.CHAT_TEXT)
         await agent.wait_for(lambda: len(agent.chats) == 1, 5, "chat")
-        await asyncio.sleep(0.5)  # the history is written behind the conversation
+        # The history is written behind the conversation: wait until it is in Redis.
+        await wait_until(lambda: _chat_saved(desk_redis, trio, call_id))
         mark = len(patient.received)
         await agent.reconnect()  # a dropped connection, back within the grace period
         # The patient is told the agent is back. (Told "reconnecting" first, unless the new
@@ -345,13 +361,12 @@ async def test_redis_outage_keeps_calls_and_refuses_joins_clearly(
             with pytest.raises(ClientError) as refused:
                 await newcomer.request("queue.join", "queue.joined", timeout=15, name="New")
             assert refused.value.code == "unavailable"
-            await media_flows(patient, agent, frames=30)  # peer to peer: the call goes on
-            await asyncio.sleep(8)
-            await media_flows(patient, agent, frames=15)
+            # Peer to peer: the call goes on, for several seconds of video (not one blip).
+            await media_flows(patient, agent, frames=30)
+            await media_flows(patient, agent, frames=150)
         finally:
             durable_redis.start()
         # Everything recovers without a restart of the desk.
-        await newcomer.wait_for(lambda: True)
         state = await _retry_join(newcomer)
         assert state["position"] == 1
         await patient.send("call.chat", text="still here")
