@@ -1,4 +1,4 @@
-"""Typed keys for the objects an application holds (STYLE.md item 1).
+"""Typed keys for the objects an application holds (CONTRIBUTING.md, item 1).
 
 Everything shared lives on the app behind one of these; nothing is a module
 global.

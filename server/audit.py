@@ -1,4 +1,4 @@
-"""Audit events that are not queue transitions (SECURITY.md item 17): tokens issued and
+"""Audit events that are not queue transitions (docs/security.md, "Privacy"): tokens issued and
 revoked, and failed authentication. They go to the same events stream as the queue's
 transitions, so one stream tells the whole story; never a token, name or address."""
 

@@ -7,7 +7,7 @@
   static files, errors and the WebSocket handshake; the HTTP parser's own error
   answers get the same through :mod:`server.http_errors`): CSP with a per-request
   nonce, Permissions-Policy, Referrer-Policy, nosniff, and HSTS behind TLS
-  (SECURITY.md item 13).
+  (docs/security.md, "Pages and API").
 """
 
 from __future__ import annotations

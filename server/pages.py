@@ -5,7 +5,7 @@ landing page.
 A page GET never reads a token: links carry it in the URL fragment, which the browser
 keeps to itself, and the page's script exchanges it (``POST /api/v1/session``) only
 when a person has the page open. Mail scanners that pre-fetch a link therefore consume
-nothing (SECURITY.md items 4 and 6).
+nothing (docs/security.md, "Pages and API" and "Privacy").
 
 Templates come from ``web/templates`` (Jinja2, autoescape on) and get the request's CSP
 nonce for their script and style tags; static files (ES modules, CSS, message

@@ -358,7 +358,7 @@ def _issuer(raw: str) -> str:
 
 
 def _secret(raw: str) -> str:
-    # RFC 8725 §3.5 / SECURITY.md item 3: HMAC keys of at least 256 bits.
+    # RFC 8725 §3.5 (docs/security.md, "Tokens"): HMAC keys of at least 256 bits.
     if len(raw.encode()) < 32:
         raise ValueError("must be at least 32 bytes (256 bits); try `openssl rand -base64 48`")
     return raw

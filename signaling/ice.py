@@ -3,7 +3,7 @@
 TURN credentials follow the TURN REST API scheme that coturn's ``use-auth-secret``
 checks: ``username = "<expiry>:<opaque id>"`` and
 ``password = base64(HMAC-SHA1(secret, username))``. The opaque id is random, never a
-name (SECURITY.md item 12), and the expiry bounds how long a leaked credential works.
+name (docs/security.md), and the expiry bounds how long a leaked credential works.
 
 aiortc peers always get an explicit list: with none, aiortc falls back to Google's
 public STUN server, and an unreachable server stalls ``setLocalDescription``.
@@ -79,7 +79,7 @@ class IceConfig:
 def turn_credentials(secret: str, ttl: int, *, now: float | None = None) -> tuple[str, str]:
     """Mint a TURN REST API ``(username, password)`` valid for ``ttl`` seconds from ``now``.
 
-    Call this only for an authenticated party (SECURITY.md item 12).
+    Call this only for an authenticated party (docs/security.md).
     """
     if not secret:
         raise ValueError("the TURN secret must not be empty")

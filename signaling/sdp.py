@@ -1,12 +1,12 @@
 """Checks on SDP offers/answers and trickled ICE candidates before they are relayed.
 
-SECURITY.md item 11: the server relays session descriptions between a patient and an
-agent, so it refuses anything a browser would not produce for a call: other message
-types, oversized descriptions, many media sections, descriptions without a DTLS
-fingerprint, SDES keys (``a=crypto``), plain RTP, control characters, and floods of
-ICE candidates. Parsing uses aiortc's own parser, which raises assorted exceptions on
-malformed input (aiortc issues #114, #1092); every one of them becomes
-:class:`SdpRejected`.
+docs/security.md ("SDP, ICE and the lobby's test peer"): the server relays session
+descriptions between a patient and an agent, so it refuses anything a browser would not
+produce for a call: other message types, oversized descriptions, many media sections,
+descriptions without a DTLS fingerprint, SDES keys (``a=crypto``), plain RTP, control
+characters, and floods of ICE candidates. Parsing uses aiortc's own parser, which raises
+assorted exceptions on malformed input (aiortc issues #114, #1092); every one of them
+becomes :class:`SdpRejected`.
 
 Nothing here logs the SDP or a candidate: both carry IP addresses.
 """

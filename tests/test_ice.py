@@ -1,4 +1,5 @@
-"""ICE server configuration and TURN REST credentials (SECURITY.md item 12)."""
+"""ICE server configuration and TURN REST credentials (docs/security.md, "SDP, ICE and
+the lobby's test peer")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SDP and ICE candidate checks before relay (SECURITY.md item 11).
+"""SDP and ICE candidate checks before relay (docs/security.md, "SDP, ICE and the lobby's
+test peer").
 
 Valid descriptions come from real aiortc peers and from a Chromium offer; each rejection
 is a minimal mutation of a valid one; hypothesis feeds arbitrary text and mutations to

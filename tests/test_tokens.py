@@ -1,4 +1,4 @@
-"""Tokens: issue → verify → revoke, and every bad token of SECURITY.md items 1–3 is a 401."""
+"""Tokens: issue → verify → revoke, and every bad token of docs/security.md ("Tokens") is a 401."""
 
 from __future__ import annotations
 

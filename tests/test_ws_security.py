@@ -1,5 +1,5 @@
-"""Bad input on the WebSocket (SECURITY.md items 4, 7–11): each gets its specific error or
-close code, and another client's call on the same process carries on unharmed."""
+"""Bad input on the WebSocket (docs/security.md, "Sessions and sockets"): each gets its
+specific error or close code, and another client's call on the same process carries on unharmed."""
 
 from __future__ import annotations
 

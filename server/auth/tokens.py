@@ -1,6 +1,6 @@
 """Session tokens (JWT): issue, verify, revoke, list.
 
-Per SECURITY.md items 1–6:
+The token rules of docs/security.md ("Tokens"):
 
 * the algorithm comes from the local key table selected by ``kid``, never from
   the token; ``alg: none``, unknown kids, ``crit`` extensions and key-confusion
@@ -256,7 +256,7 @@ class TokenService:
             raise Unauthorized("token has expired", code="token_expired") from None
         except (jwt.PyJWTError, ValueError):
             # PyJWTError covers InvalidKeyError too, which pyjwt raises (not
-            # InvalidTokenError) in some key-confusion cases (SECURITY.md item 1).
+            # InvalidTokenError) in some key-confusion cases (docs/security.md, "Tokens").
             raise Unauthorized("token is not valid here") from None
         return _claims_from(payload, role)
 

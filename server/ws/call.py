@@ -1,9 +1,9 @@
 """Call messages: where SDP, ICE candidates and chat are relayed to the peer.
 
 A socket may only message the peer of its current call (set by the hub when
-``call.started`` reaches it). SDP is checked with aiortc's parser and the
-limits of SECURITY.md item 11 before it is relayed; candidates are capped per
-call.
+``call.started`` reaches it). SDP is checked with aiortc's parser and the limits of
+docs/security.md ("SDP, ICE and the lobby's test peer") before it is relayed; candidates are
+capped per call.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Names, reasons and chat are shown as text (SECURITY.md item 14): markup from a
+"""Names, reasons and chat are shown as text (docs/security.md, "Pages and API"): markup from a
 person never becomes an element, a script or a dialog, on the patient's page or
 the agent's."""
 

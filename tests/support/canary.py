@@ -2,7 +2,7 @@
 
 ``python -m tests.support.canary DIR`` greps every file under DIR for the
 canaries, for anything shaped like a JWT (``eyJ…``) and for SDP lines, and fails
-if it finds one (SECURITY.md items 6 and 16). ``scripts/test`` runs it after the suite.
+if it finds one (docs/security.md, "Privacy"). ``scripts/test`` runs it after the suite.
 """
 
 from __future__ import annotations

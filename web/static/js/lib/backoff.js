@@ -1,4 +1,4 @@
-// Reconnect delays (SECURITY.md item 21, LiveKit's schedule): 0, 300 ms, 1.2 s, 2.7 s,
+// Reconnect delays (docs/operations.md, a socket drops; LiveKit's schedule): 0, 300 ms, 1.2 s, 2.7 s,
 // 4.8 s, 7.5 s, then 10 s, each plus up to 30% random so that clients dropped together
 // (a server restart) do not come back together.
 
