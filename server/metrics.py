@@ -1,5 +1,5 @@
 """``GET /metrics``: Prometheus text exposition of the desk (desk-wide, from Redis) and of
-this process (its sockets).
+this process (its sockets), rendered by prometheus_client from a collector of one scrape.
 
 Aggregates only: counts, gauges and a histogram, labelled by queue and state; no
 ids and no personal data. Still, it is for the monitoring network only: the direct
@@ -13,10 +13,19 @@ set the token.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from ipaddress import IPv6Address, ip_address
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
 
 from server import appkeys
 from server.dashboard import snapshot
@@ -36,25 +45,6 @@ COUNTERS = (
     ("offers_expired", "videodesk_offers_expired_total", "Offers not answered in time."),
     ("csat_count", "videodesk_ratings_total", "Satisfaction ratings given."),
 )
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-class Exposition:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def family(self, name: str, kind: str, help_text: str) -> None:
-        self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-
-    def sample(self, name: str, value: float, **labels: str) -> None:
-        text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-        self.lines.append(f"{name}{{{text}}} {value:g}" if text else f"{name} {value:g}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
 
 
 def address_allowed(remote: str | None, allow: Iterable[IPNetwork]) -> bool:
@@ -100,54 +90,73 @@ async def metrics(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     return web.Response(
-        body=(await exposition(request.app[appkeys.DESK])).encode(),
-        headers={
-            "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
-            "Cache-Control": "no-store",
-        },
+        body=await exposition(request.app[appkeys.DESK]),
+        headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4, "Cache-Control": "no-store"},
     )
 
 
-async def exposition(desk: Desk) -> str:
-    """The desk's and this process's metrics, as Prometheus text."""
+class DeskCollector(Collector):
+    """The desk's figures as read for one scrape (Redis is read before the scrape is
+    rendered: prometheus_client collects synchronously)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families
+
+
+async def exposition(desk: Desk) -> bytes:
+    """The desk's and this process's metrics, in the Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DeskCollector(await families(desk)))
+    return generate_latest(registry)
+
+
+async def families(desk: Desk) -> list[Metric]:
     view = await snapshot(desk.engine)
-    out = Exposition()
     queues = view["queues"]
-    out.family("videodesk_queue_waiting", "gauge", "Patients waiting (or call-back pending).")
+    waiting = GaugeMetricFamily(
+        "videodesk_queue_waiting", "Patients waiting (or call-back pending).", labels=["queue"]
+    )
+    oldest = GaugeMetricFamily(
+        "videodesk_queue_oldest_wait_seconds", "Longest current wait.", labels=["queue"]
+    )
+    agents = GaugeMetricFamily(
+        "videodesk_agents", "Agents serving a queue, by state.", labels=["queue", "state"]
+    )
+    csat = GaugeMetricFamily(
+        "videodesk_csat_average", "Average satisfaction rating (1-5).", labels=["queue"]
+    )
     for q in queues:
-        out.sample("videodesk_queue_waiting", q["waiting"], queue=q["name"])
-    out.family("videodesk_queue_oldest_wait_seconds", "gauge", "Longest current wait.")
-    for q in queues:
-        out.sample("videodesk_queue_oldest_wait_seconds", q["oldest_wait_s"], queue=q["name"])
-    out.family("videodesk_agents", "gauge", "Agents serving a queue, by state.")
-    for q in queues:
+        waiting.add_metric([q["name"]], q["waiting"])
+        oldest.add_metric([q["name"]], q["oldest_wait_s"])
         for state in AGENT_STATES:
-            out.sample("videodesk_agents", q["agents"].get(state, 0), queue=q["name"], state=state)
-    stats = {q["name"]: await desk.engine.redis.hgetall(desk.keys.stats(q["name"])) for q in queues}
-    for field, name, help_text in COUNTERS:
-        out.family(name, "counter", help_text)
-        for queue, values in stats.items():
-            out.sample(name, int(values.get(field, 0)), queue=queue)
-    out.family("videodesk_csat_average", "gauge", "Average satisfaction rating (1-5).")
-    for q in queues:
+            agents.add_metric([q["name"], state], q["agents"].get(state, 0))
         if q["csat"] is not None:
-            out.sample("videodesk_csat_average", q["csat"], queue=q["name"])
-    out.family("videodesk_call_setup_seconds", "histogram", "Accept to media flowing.")
+            csat.add_metric([q["name"]], q["csat"])
+    stats = {q["name"]: await desk.engine.redis.hgetall(desk.keys.stats(q["name"])) for q in queues}
+    counters = []
+    for field, name, help_text in COUNTERS:
+        counter = CounterMetricFamily(name, help_text, labels=["queue"])
+        for queue, values in stats.items():
+            counter.add_metric([queue], int(values.get(field, 0)))
+        counters.append(counter)
+    setup = HistogramMetricFamily(
+        "videodesk_call_setup_seconds", "Accept to media flowing.", labels=["queue"]
+    )
     for queue, values in stats.items():
-        for le in SETUP_BUCKETS_MS:
-            count = int(values.get(f"setup_le_{le}", 0))
-            out.sample(
-                "videodesk_call_setup_seconds_bucket", count, queue=queue, le=f"{le / 1000:g}"
-            )
-        total = int(values.get("setup_count", 0))
-        out.sample("videodesk_call_setup_seconds_bucket", total, queue=queue, le="+Inf")
-        out.sample("videodesk_call_setup_seconds_sum", int(values.get("setup_ms_sum", 0)) / 1000,
-                   queue=queue)  # fmt: skip
-        out.sample("videodesk_call_setup_seconds_count", total, queue=queue)
-    out.family("videodesk_process_sockets", "gauge", "WebSockets open on this process.")
+        buckets = [
+            (f"{le / 1000:g}", int(values.get(f"setup_le_{le}", 0))) for le in SETUP_BUCKETS_MS
+        ]
+        buckets.append(("+Inf", int(values.get("setup_count", 0))))
+        setup.add_metric([queue], buckets, int(values.get("setup_ms_sum", 0)) / 1000)
+    sockets = GaugeMetricFamily(
+        "videodesk_process_sockets", "WebSockets open on this process.", labels=["role"]
+    )
     for role in ("patient", "agent", "admin"):
-        out.sample("videodesk_process_sockets", sum(1 for _ in desk.hub.all(role)), role=role)
-    return out.text()
+        sockets.add_metric([role], sum(1 for _ in desk.hub.all(role)))
+    return [waiting, oldest, agents, *counters, csat, setup, sockets]
 
 
 def setup(app: web.Application) -> None:
