@@ -28,7 +28,7 @@ from server.auth.tokens import Role
 from server.desk import Desk
 from server.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
 from server.origins import origin_allowed
-from server.ws import agent, call, emergency, expiry, lobby, patient, selfhelp, staff
+from server.ws import agent, call, emergency, expiry, lobby, panels, patient, selfhelp, staff
 from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
 from server.ws.outbound import welcome
 from signaling.messages import (
@@ -226,6 +226,7 @@ async def _on_connect(desk: Desk, conn: Connection) -> None:
             await patient.on_connect(desk, conn)
         elif conn.role == "agent":
             await agent.on_connect(desk, conn)
+            await panels.push(desk, [conn])  # the queues at once, not at the next round
     except RedisError:
         await conn.send(error_message("unavailable", "Please wait: reconnecting to the desk."))
 

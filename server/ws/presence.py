@@ -7,7 +7,7 @@
   new positions and estimates to this process's patients in that queue, at most
   a few times a second; and refresh everyone every few seconds, since estimates
   move with time;
-* agents' queue panels: waiting count, oldest wait, who is waiting;
+* agents' queue panels (``server/ws/panels.py``), every few seconds;
 * idle agents: sessions end after the configured inactivity;
 * socket counts: renew this process's sockets in the cross-process counts, and
   close sockets whose token has expired (``server/ws/expiry.py``).
@@ -19,14 +19,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import WSCloseCode
 from redis.exceptions import RedisError
 
 from server import dashboard
 from server.desk import Desk
-from server.ws import expiry, outbound
+from server.ws import expiry, outbound, panels
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -135,50 +134,4 @@ class Presence:
             await conn.send(message)
 
     async def push_panels(self) -> None:
-        desk = self.desk
-        agents = list(desk.hub.all("agent"))
-        if not agents:
-            return
-        queues = sorted({q for conn in agents for q in conn.session.queues})
-        snapshots: dict[str, dict[str, Any]] = {}
-        now = outbound.now_ms()
-        for queue in queues:
-            if queue in desk.engine.queues:
-                snapshots[queue] = _panel(await desk.engine.queue_snapshot(queue), now)
-        for conn in agents:
-            message = {
-                "type": "agent.queues",
-                "queues": [snapshots[q] for q in conn.session.queues if q in snapshots],
-            }
-            if message != conn.last_panel:
-                conn.last_panel = message
-                await conn.send(message)
-
-
-def _panel(snapshot: dict[str, Any], now: int) -> dict[str, Any]:
-    patients = []
-    for name, reason, joined, state, language, priority, returning in snapshot["patients"]:
-        flags = [
-            f
-            for f, on in (
-                ("urgent", priority == "urgent"),
-                ("returning", returning == "1"),
-                ("callback", state == "callback_pending"),
-            )
-            if on
-        ]
-        patients.append(
-            {
-                "name": outbound.first_name(name or ""),
-                "reason": (reason or "")[:120],
-                "language": language or "",
-                "waited_s": max(0, (now - int(joined or now)) // 1000),
-                "flags": flags,
-            }
-        )
-    return {
-        "name": snapshot["name"],
-        "waiting": snapshot["waiting"],
-        "oldest_wait_s": max((p["waited_s"] for p in patients), default=0),
-        "patients": patients,
-    }
+        await panels.push(self.desk, list(self.desk.hub.all("agent")))

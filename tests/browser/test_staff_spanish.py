@@ -179,6 +179,8 @@ async def test_admin_console_in_spanish_and_the_chart_fits_its_data(
     await expect(a.locator("#live-badge")).to_have_text("Live")
     await expect(a.locator("#dashboard-heading")).to_have_text("Live dashboard")
     await expect(heading).to_have_text(re.compile(r"^The last 2[01] minutes$"))
+    # Text written from code follows the switch too: the count of issued links.
+    await expect(a.locator("#tokens-status")).to_have_text(re.compile(r"^\d+ links?\.$"))
     await audit(a, axe_source, "admin-console-en")
     for party in parties.opened:
         party.check()

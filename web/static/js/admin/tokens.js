@@ -4,7 +4,7 @@
 
 import { ApiError, requestJson } from "../lib/api.js";
 import { byId, fillSelect, make, setText, show } from "../lib/dom.js";
-import { has, language, t } from "../lib/i18n.js";
+import { has, language, render, t } from "../lib/i18n.js";
 import { MailInvites } from "./mail.js";
 
 function kindName(type) {
@@ -149,13 +149,13 @@ export class TokenAdmin {
       const { tokens } = await this.api("GET", "/api/v1/tokens");
       this.tokens = tokens;
       this.draw(tokens);
-      const count = t(tokens.length === 1 ? "admin.tokens.one" : "admin.tokens.many", {
+      // render(): the count is said again in the page's language when it changes.
+      render(byId("tokens-status"), tokens.length === 1 ? "admin.tokens.one" : "admin.tokens.many", {
         count: tokens.length,
       });
-      setText(byId("tokens-status"), count);
     } catch (error) {
       if (error instanceof ApiError && this.onAuthError(error)) return;
-      setText(byId("tokens-status"), t("admin.tokens.list_failed", { message: error.message }));
+      render(byId("tokens-status"), "admin.tokens.list_failed", { message: error.message });
     }
   }
 
@@ -199,13 +199,11 @@ export class TokenAdmin {
   async revoke(jti, label) {
     try {
       await this.api("DELETE", `/api/v1/tokens/${encodeURIComponent(jti)}`);
-      const done = t("admin.tokens.revoked", { label });
-      setText(byId("tokens-status"), done);
       await this.refresh();
-      setText(byId("tokens-status"), done);
+      render(byId("tokens-status"), "admin.tokens.revoked", { label });
     } catch (error) {
       if (error instanceof ApiError && this.onAuthError(error)) return;
-      setText(byId("tokens-status"), t("admin.tokens.revoke_failed", { message: error.message }));
+      render(byId("tokens-status"), "admin.tokens.revoke_failed", { message: error.message });
     }
   }
 }
