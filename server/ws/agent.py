@@ -4,14 +4,14 @@ wrap-up and notes."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from server.desk import Desk
 from server.errors import BadRequest, Conflict
 from server.queue.models import Offer
 from server.ws import notify, outbound
 from server.ws.connection import Connection
-from signaling.messages import ClientMessage
+from signaling import messages as m
+from signaling.messages import UNSET, ClientMessage
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +59,38 @@ async def on_disconnect(desk: Desk, conn: Connection) -> None:
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     """Each agent message type is handled by one function below."""
-    await ACTIONS[message.type](desk, conn, message)
+    match message:
+        case m.AgentStatus():
+            await status(desk, conn, message)
+        case m.AgentAccept():
+            await accept(desk, conn, message)
+        case m.AgentDecline():
+            await decline(desk, conn, message)
+        case m.AgentEnd() | m.CallBye():
+            await end(desk, conn)
+        case m.AgentHold() | m.AgentUnhold():
+            await hold(desk, conn, on=isinstance(message, m.AgentHold))
+        case m.AgentTransfer():
+            await transfer(desk, conn, message)
+        case m.AgentWrapup():
+            await wrapup(desk, conn, message)
+        case m.AgentNote():
+            await note(desk, conn, message)
+        case m.AgentRing():
+            await ring(desk, conn)
+        case _:  # the router sends nothing else here; keep the loop safe anyway
+            raise m.ProtocolError("unknown_type", "Unknown message type.")
 
 
-async def status(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    aid, data = conn.participant, message.data
+async def status(desk: Desk, conn: Connection, message: m.AgentStatus) -> None:
+    aid = conn.participant
     record = await desk.engine.agent(aid)
-    if record.get("state") == "offline" and data["status"] != "offline":
+    if record.get("state") == "offline" and message.status != "offline":
         # Back from offline on an open console: sign in again (a fresh lease) first.
         session = conn.session
         await desk.engine.agent_signin(aid, session.name, session.queues, session.languages)
-    offer = await desk.engine.set_status(aid, data["status"], data.get("reason", ""))
-    if record.get("state") == "offered" and data["status"] != "available":
+    offer = await desk.engine.set_status(aid, message.status, message.reason)
+    if record.get("state") == "offered" and message.status != "available":
         # The open offer went back: the patient keeps their place.
         await notify.dispatch(desk, *record.get("queues", "").split(","))
     await notify.agent_state(desk, aid)
@@ -78,10 +98,10 @@ async def status(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await notify.offers(desk, [offer])
 
 
-async def accept(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def accept(desk: Desk, conn: Connection, message: m.AgentAccept) -> None:
     """Where an offer is accepted: the call begins for both parties."""
     aid = conn.participant
-    call = await desk.engine.accept(aid, message.data["token"])
+    call = await desk.engine.accept(aid, message.token)
     log.info("agent %s accepted %s: call %s", aid, call.patient, call.call_id)
     await notify.agent_state(desk, aid)
     if call.kind == "callback":
@@ -93,42 +113,41 @@ async def accept(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     await desk.queue_changed(call.queue)
 
 
-async def decline(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    aid, data = conn.participant, message.data
-    queue = await desk.engine.decline(aid, data["token"], data.get("reason", "declined"))
+async def decline(desk: Desk, conn: Connection, message: m.AgentDecline) -> None:
+    aid = conn.participant
+    queue = await desk.engine.decline(aid, message.token, message.reason)
     await notify.agent_state(desk, aid)
     await notify.dispatch(desk, queue)
 
 
-async def end(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def end(desk: Desk, conn: Connection) -> None:
     aid = conn.participant
     ended = await desk.engine.finish(aid, "completed")
     log.info("agent %s ended call %s", aid, ended.call_id)
     await notify.call_ended(desk, ended.call_id, ended.patient, aid, "completed")
 
 
-async def hold(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def hold(desk: Desk, conn: Connection, *, on: bool) -> None:
     aid = conn.participant
-    on = message.type == "agent.hold"
     pid, _call = await (desk.engine.hold(aid) if on else desk.engine.resume(aid))
     await desk.notify(pid, {"type": "call.hold", "on": on})
     await conn.send({"type": "call.hold", "on": on})
     await notify.patient_state(desk, pid)
 
 
-async def note(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def note(desk: Desk, conn: Connection, message: m.AgentNote) -> None:
     record = await desk.engine.agent(conn.participant)
     call_id = record.get("call") or record.get("last_call")
     if not call_id:
         raise BadRequest("There is no call to keep notes on.", code="no_call")
-    await desk.engine.save_call_text(call_id, "notes", message.data["text"])
+    await desk.engine.save_call_text(call_id, "notes", message.text)
     await conn.send({"type": "agent.note_saved", "call": call_id})
 
 
 RING_SECONDS = 60
 
 
-async def ring(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def ring(desk: Desk, conn: Connection) -> None:
     """Ring a call-back patient's page: they confirm within a minute to start video."""
     record = await desk.engine.agent(conn.participant)
     call_id, pid = record.get("call", ""), record.get("patient", "")
@@ -148,15 +167,15 @@ async def ring(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     )
 
 
-async def transfer(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def transfer(desk: Desk, conn: Connection, message: m.AgentTransfer) -> None:
     aid = conn.participant
-    data = message.data
-    queue, agent = data.get("queue"), data.get("agent")
+    queue = None if message.queue is UNSET else message.queue
+    agent = None if message.agent is UNSET else message.agent
     if (queue is None) == (agent is None):
         raise BadRequest("Transfer to one queue or one agent.", code="invalid_field")
     call_id = (await desk.engine.agent(aid)).get("call", "")
     pid, new_queue, offer = await desk.engine.transfer(
-        aid, queue=queue, agent=agent, note=data.get("note", "")
+        aid, queue=queue, agent=agent, note=message.note
     )
     log.info("agent %s transferred %s to %s", aid, pid, "agent" if agent else new_queue)
     await notify.call_ended(desk, call_id, pid, aid, "transferred")
@@ -166,36 +185,19 @@ async def transfer(desk: Desk, conn: Connection, message: ClientMessage) -> None
         await notify.dispatch(desk, new_queue)
 
 
-async def wrapup(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def wrapup(desk: Desk, conn: Connection, message: m.AgentWrapup) -> None:
     aid = conn.participant
-    data = message.data
-    outcome = data["outcome"]
+    outcome = message.outcome
     if outcome not in desk.settings.outcome_codes:
         raise BadRequest(
             f"Choose an outcome: {', '.join(desk.settings.outcome_codes)}.", code="invalid_field"
         )
     record = await desk.engine.agent(aid)
-    if data.get("note") and record.get("last_call"):
-        await desk.engine.save_call_text(record["last_call"], "wrapup_note", data["note"])
+    if message.note and record.get("last_call"):
+        await desk.engine.save_call_text(record["last_call"], "wrapup_note", message.note)
     default_next = "available" if desk.settings.auto_available_after_wrapup else "away"
-    available = data.get("next", default_next) == "available"
+    available = (default_next if message.next is UNSET else message.next) == "available"
     offer = await desk.engine.wrapup_done(aid, outcome, available=available)
     await notify.agent_state(desk, aid)
     if offer is not None:
         await notify.offers(desk, [offer])
-
-
-Action = Callable[[Desk, Connection, ClientMessage], Awaitable[None]]
-ACTIONS: dict[str, Action] = {
-    "agent.status": status,
-    "agent.accept": accept,
-    "agent.decline": decline,
-    "agent.end": end,
-    "call.bye": end,
-    "agent.hold": hold,
-    "agent.unhold": hold,
-    "agent.transfer": transfer,
-    "agent.wrapup": wrapup,
-    "agent.note": note,
-    "agent.ring": ring,
-}

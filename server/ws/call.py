@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from server.desk import Desk
 from server.errors import Conflict
 from server.ws import agent as agent_messages
 from server.ws import notify
 from server.ws.connection import Connection
+from signaling import messages as m
 from signaling.candidates import is_relay, relay_candidates_only
 from signaling.messages import ClientMessage
 from signaling.sdp import CandidateBudget, SdpRejected, check_description
@@ -30,37 +30,39 @@ def _require_call(conn: Connection) -> None:
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    kind = message.type
-    if kind == "call.bye":
-        await hang_up(desk, conn, message)
-        return
-    if kind == "call.ring_answer":
-        await ring_answer(desk, conn, message.data["accept"])
-        return
-    _require_call(conn)
-    data = message.data
-    if kind == "call.sdp":
-        await _relay_description(desk, conn, data["description"])
-    elif kind == "call.ice":
-        await _relay_candidate(desk, conn, data["candidate"])
-    elif kind == "call.chat":
-        chat = {
-            "type": "call.chat",
-            "from": conn.role,
-            "text": data["text"],
-            "at": int(time.time() * 1000),
-        }
-        await _relay(desk, conn, chat)
-        desk.chat_log.add(conn.call, chat)  # kept for a reconnect, after the relay
-    elif kind == "call.media":
-        if data["state"] == "connected":
-            setup_ms = await desk.engine.call_started(conn.call)
-            if setup_ms:
-                log.info("call %s media up after %d ms", conn.call, setup_ms)
-        await _relay(desk, conn, {"type": "call.peer_media", "state": data["state"]})
+    match message:
+        case m.CallBye():
+            await hang_up(desk, conn, message)
+        case m.CallRingAnswer():
+            await ring_answer(desk, conn, message.accept)
+        case m.CallSdp():
+            _require_call(conn)
+            await _relay_description(desk, conn, message.description)
+        case m.CallIce():
+            _require_call(conn)
+            await _relay_candidate(desk, conn, message.candidate)
+        case m.CallChat():
+            _require_call(conn)
+            chat = {
+                "type": "call.chat",
+                "from": conn.role,
+                "text": message.text,
+                "at": int(time.time() * 1000),
+            }
+            await _relay(desk, conn, chat)
+            desk.chat_log.add(conn.call, chat)  # kept for a reconnect, after the relay
+        case m.CallMedia():
+            _require_call(conn)
+            if message.state == "connected":
+                setup_ms = await desk.engine.call_started(conn.call)
+                if setup_ms:
+                    log.info("call %s media up after %d ms", conn.call, setup_ms)
+            await _relay(desk, conn, {"type": "call.peer_media", "state": message.state})
+        case _:  # the router sends nothing else here; keep the loop safe anyway
+            raise m.ProtocolError("unknown_type", "Unknown message type.")
 
 
-async def hang_up(desk: Desk, conn: Connection, message: ClientMessage) -> None:
+async def hang_up(desk: Desk, conn: Connection, message: m.CallBye) -> None:
     if conn.role == "agent":
         await agent_messages.handle(desk, conn, message)
         return
@@ -85,29 +87,31 @@ async def ring_answer(desk: Desk, conn: Connection, accept: bool) -> None:
     await notify.call_started(desk, call_id, conn.participant, aid, "callback")
 
 
-async def _relay_description(desk: Desk, conn: Connection, description: dict[str, Any]) -> None:
+async def _relay_description(desk: Desk, conn: Connection, description: m.Description) -> None:
     """call.sdp: checked, then passed on (relay-only: without non-relay candidates)."""
     try:
-        check_description(description["type"], description["sdp"])
+        check_description(description.type, description.sdp)
     except SdpRejected as exc:
         raise Conflict(exc.message, code=exc.code) from None
+    sdp = description.sdp
     if desk.settings.relay_only:  # only TURN relay candidates reach the other party
-        description = {**description, "sdp": relay_candidates_only(description["sdp"])}
-    await _relay(desk, conn, {"type": "call.sdp", "description": description})
+        sdp = relay_candidates_only(sdp)
+    await _relay(
+        desk, conn, {"type": "call.sdp", "description": {"type": description.type, "sdp": sdp}}
+    )
 
 
-async def _relay_candidate(desk: Desk, conn: Connection, candidate: dict[str, Any] | None) -> None:
+async def _relay_candidate(desk: Desk, conn: Connection, candidate: m.Candidate | None) -> None:
     """call.ice: within the call's budget, then passed on (relay-only: relay ones only)."""
-    if candidate is not None and candidate["candidate"]:
-        if desk.settings.relay_only and not is_relay(candidate["candidate"]):
+    if candidate is not None and candidate.candidate:
+        if desk.settings.relay_only and not is_relay(candidate.candidate):
             return  # a host or reflexive address: not passed on in relay-only mode
         try:
-            _budget(conn).check_candidate(
-                candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
-            )
+            _budget(conn).check_candidate(candidate.candidate, candidate.mid, candidate.mline_index)
         except SdpRejected as exc:
             raise Conflict(exc.message, code=exc.code) from None
-    await _relay(desk, conn, {"type": "call.ice", "candidate": candidate})
+    relayed = None if candidate is None else candidate.builtins()
+    await _relay(desk, conn, {"type": "call.ice", "candidate": relayed})
 
 
 def _budget(conn: Connection) -> CandidateBudget:

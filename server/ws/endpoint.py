@@ -33,8 +33,11 @@ from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
 from server.ws.outbound import welcome
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
+    AssistantAsk,
+    Auth,
     ClientMessage,
     ProtocolError,
+    StaffMessage,
     error_message,
     parse,
 )
@@ -173,11 +176,11 @@ async def _first_message(desk: Desk, ws: web.WebSocketResponse, address: str) ->
         if exc.code == "forbidden":  # any other type before auth
             raise Unauthorized("Authenticate with an auth message first.") from None
         raise
-    if message.type != "auth":
+    if not isinstance(message, Auth):
         raise Unauthorized("Authenticate with an auth message first.")
     await desk.login_failures.check(address)
-    role: Role = message.data["role"]
-    claims = await desk.tokens.verify(message.data["token"], role)
+    role: Role = message.role
+    claims = await desk.tokens.verify(message.token, role)
     if role == "patient" and claims.typ == "desk":
         raise Unauthorized("Open the desk link in a browser to join.", code="use_the_page")
     # A patient who authenticates by token gets a patient id of this socket's own, as a
@@ -281,9 +284,9 @@ async def receive(desk: Desk, conn: Connection, raw: str) -> None:
             return
         await route(desk, conn, message)
     except DeskError as exc:
-        await conn.send(error_message(exc.code, exc.message, message.id))
+        await conn.send(error_message(exc.code, exc.message, message.ref))
     except ProtocolError as exc:
-        await conn.send(error_message(exc.code, exc.message, message.id))
+        await conn.send(error_message(exc.code, exc.message, message.ref))
     except RedisError as exc:
         log.warning(
             "%s from %s: Redis unavailable (%s)", message.type, conn.participant, type(exc).__name__
@@ -292,12 +295,12 @@ async def receive(desk: Desk, conn: Connection, raw: str) -> None:
             error_message(
                 "unavailable",
                 "The desk can't do that just now. Please try again in a few seconds.",
-                message.id,
+                message.ref,
             )
         )
     except Exception:
         log.exception("%s from %s failed", message.type, conn.participant)
-        await conn.send(error_message("internal", "Something went wrong on our side.", message.id))
+        await conn.send(error_message("internal", "Something went wrong on our side.", message.ref))
 
 
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
@@ -316,7 +319,7 @@ async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     """Each message family is handled in one module."""
     family = message.type.split(".", 1)[0]
     if message.type == "ping":
-        await conn.send({"type": "pong", "ref": message.id})
+        await conn.send({"type": "pong", "ref": message.ref})
     elif message.type == "auth":
         raise ProtocolError("already_authenticated", "This socket is already authenticated.")
     elif family in ("queue", "survey"):
@@ -327,12 +330,12 @@ async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await call.handle(desk, conn, message)
     elif family == "lobby":
         await lobby.handle(desk, conn, message)
-    elif family == "staff":
+    elif isinstance(message, StaffMessage):
         await staff.handle(desk, conn, message)
     elif family in ("help", "assistant"):
         await selfhelp.handle(desk, conn, message)
-        if message.type == "assistant.ask":  # after the reply: the patient sees it first
-            await emergency.heard(desk, conn.participant, message.data["text"], source="assistant")
+        if isinstance(message, AssistantAsk):  # after the reply: the patient sees it first
+            await emergency.heard(desk, conn.participant, message.text, source="assistant")
     else:  # the schema admits no other family; keep the loop safe anyway
         raise ProtocolError("unknown_type", "Unknown message type.")
 

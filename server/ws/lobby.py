@@ -14,6 +14,7 @@ import logging
 from server.desk import Desk
 from server.errors import Conflict, Unavailable
 from server.ws.connection import Connection
+from signaling import messages as m
 from signaling.candidates import CandidateScope
 from signaling.echo import EchoPeer
 from signaling.messages import ClientMessage
@@ -27,32 +28,33 @@ TESTS_PER_HOUR = 20  # with at most 8 candidates each: the STUN checks one sessi
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    if message.type == "lobby.test_offer":
-        await start(desk, conn, message)
-    elif message.type == "lobby.test_candidate":
-        echo = conn.echo
-        if not isinstance(echo, EchoPeer):
-            raise Conflict("No connection test is running.", code="no_test")
-        candidate = message.data["candidate"]
-        try:
-            if candidate is None or not candidate["candidate"]:
-                await echo.add_candidate("", None, None)
-            else:
-                await echo.add_candidate(
-                    candidate["candidate"], candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
-                )
-        except ValueError as exc:
-            raise Conflict(str(exc), code="candidate_invalid") from None
-    elif message.type == "lobby.test_end":
-        await stop(desk, conn)
+    match message:
+        case m.LobbyTestOffer():
+            await start(desk, conn, message)
+        case m.LobbyTestCandidate():
+            echo = conn.echo
+            if not isinstance(echo, EchoPeer):
+                raise Conflict("No connection test is running.", code="no_test")
+            candidate = message.candidate
+            try:
+                if candidate is None or not candidate.candidate:
+                    await echo.add_candidate("", None, None)
+                else:
+                    await echo.add_candidate(
+                        candidate.candidate, candidate.mid, candidate.mline_index
+                    )
+            except ValueError as exc:
+                raise Conflict(str(exc), code="candidate_invalid") from None
+        case m.LobbyTestEnd():
+            await stop(desk, conn)
 
 
-async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    description = message.data["description"]
-    if description["type"] != "offer":
+async def start(desk: Desk, conn: Connection, message: m.LobbyTestOffer) -> None:
+    description = message.description
+    if description.type != "offer":
         raise Conflict("The connection test starts with an offer.", code="sdp_bad_type")
     try:
-        check_description("offer", description["sdp"])
+        check_description("offer", description.sdp)
     except SdpRejected as exc:
         raise Conflict(exc.message, code=exc.code) from None
     await desk.limiter.hit(f"echo:{conn.participant}", TESTS_PER_MINUTE)
@@ -79,7 +81,7 @@ async def start(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     running.add(echo)
     asyncio.get_running_loop().create_task(_forget_when_closed(desk, echo))
     try:
-        answer = await echo.answer(description["sdp"])
+        answer = await echo.answer(description.sdp)
     except ValueError as exc:
         await stop(desk, conn)
         raise Conflict(str(exc), code="sdp_invalid") from None

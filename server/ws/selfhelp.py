@@ -18,7 +18,8 @@ from server.selfhelp.assistant import answer
 from server.selfhelp.language import DEFAULT_LANGUAGE, LANGUAGES, supported
 from server.ws import notify
 from server.ws.connection import Connection
-from signaling.messages import ClientMessage
+from signaling import messages as m
+from signaling.messages import UNSET, ClientMessage
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,22 @@ async def suggest(desk: Desk, conn: Connection, text: str) -> None:
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    if message.type == "help.suggest":
-        text = message.data.get("text")
-        if text is None:
-            text = (await desk.engine.patient(conn.participant)).get("reason", "")
-        await suggest(desk, conn, text)
-    elif message.type == "help.resolved":
-        if not desk.help.known(message.data["slug"]):
-            raise NotFound("There is no such article.", code="unknown_article")
-        state, queue, _, _ = await desk.engine.leave(conn.participant, "self_help")
-        log.info("patient %s resolved by self-help (was %s)", conn.participant, state)
-        await desk.queue_changed(queue)
-        await notify.patient_state(desk, conn.participant)
-    elif message.type == "assistant.ask":
-        language = await patient_language(desk, conn, message.data.get("language"))
-        reply = answer(desk.help, message.data["text"], language)
-        log.info("assistant answered %s with %s (%s)", conn.participant, reply.kind, language)
-        await conn.send(reply.message())
+    match message:
+        case m.HelpSuggest():
+            text = message.text
+            if text is UNSET:
+                text = (await desk.engine.patient(conn.participant)).get("reason", "")
+            await suggest(desk, conn, text)
+        case m.HelpResolved():
+            if not desk.help.known(message.slug):
+                raise NotFound("There is no such article.", code="unknown_article")
+            state, queue, _, _ = await desk.engine.leave(conn.participant, "self_help")
+            log.info("patient %s resolved by self-help (was %s)", conn.participant, state)
+            await desk.queue_changed(queue)
+            await notify.patient_state(desk, conn.participant)
+        case m.AssistantAsk():
+            asked = None if message.language is UNSET else message.language
+            language = await patient_language(desk, conn, asked)
+            reply = answer(desk.help, message.text, language)
+            log.info("assistant answered %s with %s (%s)", conn.participant, reply.kind, language)
+            await conn.send(reply.message())

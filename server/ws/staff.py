@@ -10,20 +10,20 @@ from server.desk import Desk
 from server.errors import Forbidden
 from server.queue.errors import UnknownQueue
 from server.ws.connection import Connection
-from signaling.messages import ClientMessage
+from signaling.messages import StaffMessage
 
 log = logging.getLogger(__name__)
 
 WAITING_STATES = ("waiting", "offered", "callback_pending")
 
 
-async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
-    queue = message.data["queue"]
+async def handle(desk: Desk, conn: Connection, message: StaffMessage) -> None:
+    queue = message.queue
     if queue not in desk.engine.queues:
         raise UnknownQueue("There is no such queue.")
     if conn.role == "agent" and queue not in conn.session.queues:
         raise Forbidden("You can only message queues you serve.")
-    await send_notice(desk, queue, message.data["text"])
+    await send_notice(desk, queue, message.text)
     await conn.send({"type": "staff.sent", "queue": queue})
 
 
