@@ -1,9 +1,10 @@
 """QueueEngine: the Python face of the queue's Lua scripts.
 
-Each method is one atomic script (one round trip to Redis) and validates its
-input first, so bad input is a typed error and never a partial state. Methods
-that change who waits where return what changed, so the caller can push new
-positions and offers to the sockets concerned.
+Each method is one atomic script (one round trip to Redis, through the typed
+calls of :mod:`server.queue.calls`) and validates its input first, so bad input
+is a typed error and never a partial state. Methods that change who waits where
+return what changed, so the caller can push new positions and offers to the
+sockets concerned.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
 from server.errors import BadRequest
 from server.keys import CALL_RECORD_TTL, Keys
+from server.queue.calls import QueueCalls
 from server.queue.errors import UnknownAgent, UnknownQueue
 from server.queue.estimate import estimate_wait
 from server.queue.models import (
@@ -31,7 +33,6 @@ from server.queue.models import (
     Position,
     Ticket,
     TickReport,
-    offers_from,
 )
 from server.queue.scripts import QueueScripts
 from server.settings import QueueConfig
@@ -67,9 +68,9 @@ class QueueEngine:
         self.keys = keys
         self.queues = {q.name: q for q in queues}
         self.timing = timing
-        self._scripts = QueueScripts(redis, keys)
+        self._calls = QueueCalls(QueueScripts(redis, keys))
         self._warned_queues: set[str] = set()
-        self._targets = ",".join(f"{q.name}={q.target_seconds * 1000}" for q in queues)
+        self._targets = tuple((q.name, q.target_seconds * 1000) for q in queues)
 
     # -- validation -----------------------------------------------------------
     def queue(self, name: str) -> QueueConfig:
@@ -88,25 +89,24 @@ class QueueEngine:
         """Put a patient in a queue; joining again returns the place they already have."""
         language = self.language_for(queue, details.language)
         needs = [n for n in details.needs if n in NEEDS]
-        created, state, ticket, actual_queue = await self._scripts.run_durable(
-            "join",
-            pid,
-            queue,
-            language,
-            details.priority,
-            self.timing.patient_grace_ms,
-            details.name,
-            details.reason,
-            json.dumps(needs),
+        joined = await self._calls.join(
+            patient=pid,
+            queue=queue,
+            language=language,
+            priority=details.priority,
+            grace_ms=self.timing.patient_grace_ms,
+            name=details.name,
+            reason=details.reason,
+            needs=needs,
             replicas=self.timing.wait_replicas,
             wait_ms=self.timing.wait_ms,
         )
-        return Ticket(bool(int(created)), state, int(ticket), actual_queue)
+        return Ticket(joined.created, joined.state, joined.ticket, joined.queue)
 
     async def leave(self, pid: str, reason: str = "patient_left") -> tuple[str, str, str, str]:
         """The patient leaves (from any state). Returns (previous state, queue, agent, call)."""
-        state, queue, agent, call = await self._scripts.run("leave", pid, reason)
-        return state, queue, agent, call
+        left = await self._calls.leave(patient=pid, reason=reason)
+        return left.previous_state, left.queue, left.agent, left.call
 
     async def request_callback(
         self, pid: str, mode: str, phone: str = "", *, slot_ms: int | None = None
@@ -114,21 +114,18 @@ class QueueEngine:
         """Keep the place and be called back (at the place's turn, or from ``slot_ms``)."""
         if mode not in ("phone", "page"):
             raise BadRequest("mode must be phone or page")
-        action = "request" if slot_ms is None else "schedule"
-        await self._scripts.run_durable(
-            "callback",
-            pid,
-            action,
-            mode,
-            phone,
-            self.timing.patient_grace_ms,
-            slot_ms or 0,
+        await self._calls.book_callback(
+            patient=pid,
+            mode=mode,
+            phone=phone,
+            grace_ms=self.timing.patient_grace_ms,
+            slot_ms=slot_ms,
             replicas=self.timing.wait_replicas,
             wait_ms=self.timing.wait_ms,
         )
 
     async def cancel_callback(self, pid: str) -> None:
-        await self._scripts.run("callback", pid, "cancel", "", "", self.timing.patient_grace_ms, 0)
+        await self._calls.cancel_callback(patient=pid, grace_ms=self.timing.patient_grace_ms)
 
     async def clock_ms(self) -> int:
         """The desk's clock (Redis TIME plus any skew), in milliseconds."""
@@ -141,47 +138,46 @@ class QueueEngine:
     ) -> EmergencyFlag:
         """Flag a patient in a visit as a possible emergency (words kept on the record);
         with ``escalate`` a queued patient moves to the urgent band."""
-        first, band, state, queue = await self._scripts.run(
-            "emergency", pid, ",".join(w.replace(",", " ") for w in words), int(escalate)
+        flagged = await self._calls.flag_emergency(patient=pid, words=words, escalate=escalate)
+        return EmergencyFlag(
+            first=flagged.first, band=flagged.band, state=flagged.state, queue=flagged.queue
         )
-        return EmergencyFlag(first=bool(first), band=int(band), state=str(state), queue=str(queue))
 
     async def rate(self, pid: str, rating: int, comment: str) -> str:
         if not 1 <= rating <= 5:
             raise BadRequest("rating must be 1 to 5")
-        (call_id,) = await self._scripts.run("survey", pid, rating, comment[:MAX_NOTE])
-        return str(call_id)
+        rated = await self._calls.rate(patient=pid, rating=rating, comment=comment[:MAX_NOTE])
+        return rated.call
 
     async def positions(self, pids: Sequence[str]) -> list[Position]:
         """Where each patient stands, with the wait estimate (one round trip)."""
         if not pids:
             return []
-        rows = await self._scripts.run("positions", ",".join(self.queues), *pids)
-        result = []
-        for pid, row in zip(pids, rows, strict=True):
-            state, queue, position, waiting, staffed, available, aht, awt, ticket = row[:9]
-            position, staffed, available = int(position), int(staffed), int(available)
-            estimate = estimate_wait(
-                position + float(row[11]), staffed, available, float(aht), float(awt)
+        rows = await self._calls.positions(queues=list(self.queues), patients=pids)
+        return [
+            Position(
+                patient=row.patient,
+                state=row.state,
+                queue=row.queue,
+                position=row.position,
+                waiting=row.waiting,
+                staffed=row.staffed,
+                available=row.available,
+                estimate=estimate_wait(
+                    row.position + row.ahead_shared,
+                    row.staffed,
+                    row.available,
+                    row.aht_ms,
+                    row.awt_ms,
+                ),
+                ticket=row.ticket,
+                callback_mode=row.callback_mode,
+                returning=row.returning,
+                callback_slot=row.callback_slot,
+                waited_ms=row.waited_ms,
             )
-            result.append(
-                Position(
-                    patient=pid,
-                    state=state,
-                    queue=queue,
-                    position=position,
-                    waiting=int(waiting),
-                    staffed=staffed,
-                    available=available,
-                    estimate=estimate,
-                    ticket=int(ticket) if ticket else 0,
-                    callback_mode=row[9],
-                    returning=row[10] == "1",
-                    callback_slot=int(row[12] or 0),
-                    waited_ms=int(row[13] or 0),
-                )
-            )
-        return result
+            for row in rows
+        ]
 
     async def position(self, pid: str) -> Position:
         return (await self.positions([pid]))[0]
@@ -204,29 +200,32 @@ class QueueEngine:
             log.warning("an agent token names queue %s, which this desk does not have", unknown)
         spoken = {lang for q in served for lang in self.queues[q].languages}
         chosen = [lang for lang in languages if lang in spoken] or sorted(spoken)
-        (state,) = await self._scripts.run(
-            "agent_signin",
-            aid,
-            name,
-            ",".join(served),
-            ",".join(chosen),
-            self.timing.agent_idle_grace_ms,
-            self.timing.agent_call_grace_ms,
+        signed_in = await self._calls.agent_signin(
+            agent=aid,
+            name=name,
+            queues=served,
+            languages=chosen,
+            idle_lease_ms=self.timing.agent_idle_grace_ms,
+            busy_lease_ms=self.timing.agent_call_grace_ms,
         )
-        return str(state)
+        return signed_in.state
 
     async def set_status(self, aid: str, status: str, reason: str = "") -> Offer | None:
         """available / away / offline. Returns the offer made if they became available."""
         if status not in ("available", "away", "offline"):
             raise BadRequest("status must be available, away or offline")
-        result = await self._scripts.run(
-            "agent_status", aid, status, reason[:60], self.timing.offer_timeout_ms
+        changed = await self._calls.agent_status(
+            agent=aid,
+            status=status,
+            reason=reason[:60],
+            offer_timeout_ms=self.timing.offer_timeout_ms,
         )
-        return Offer.from_fields(result[2:]) if len(result) >= 8 else None
+        return changed.offer
 
     async def offer_next(self, aid: str) -> Offer | None:
-        result = await self._scripts.run("offer_next", aid, self.timing.offer_timeout_ms)
-        return Offer.from_fields(result) if result else None
+        return await self._calls.offer_next(
+            agent=aid, offer_timeout_ms=self.timing.offer_timeout_ms
+        )
 
     async def dispatch(self, queues: Iterable[str] | None = None) -> list[Offer]:
         """Offer waiting patients to available agents of these queues (all by default)."""
@@ -234,49 +233,55 @@ class QueueEngine:
         for queue in queues if queues is not None else self.queues:
             if queue not in self.queues:
                 continue
-            flat = await self._scripts.run(
-                "dispatch", queue, self.timing.offer_timeout_ms, DISPATCH_BATCH
+            offers += await self._calls.dispatch(
+                queue=queue,
+                offer_timeout_ms=self.timing.offer_timeout_ms,
+                max_offers=DISPATCH_BATCH,
             )
-            offers.extend(offers_from(flat))
         return offers
 
     async def accept(self, aid: str, token: str) -> Call:
         call_id = "c_" + secrets.token_urlsafe(9)
-        cid, pid, queue, wait_ms, kind = await self._scripts.run(
-            "accept", aid, token, call_id, self.timing.agent_call_grace_ms, self._targets
+        accepted = await self._calls.accept(
+            agent=aid,
+            token=token,
+            call=call_id,
+            lease_ms=self.timing.agent_call_grace_ms,
+            targets_ms=self._targets,
         )
-        return Call(cid, pid, aid, queue, int(wait_ms), kind)
+        return Call(
+            accepted.call, accepted.patient, aid, accepted.queue, accepted.wait_ms, accepted.kind
+        )
 
     async def decline(self, aid: str, token: str, reason: str = "declined") -> str:
         """Returns the queue the patient went back to."""
-        (queue,) = await self._scripts.run("decline", aid, token, reason[:60])
-        return str(queue)
+        declined = await self._calls.decline(agent=aid, token=token, reason=reason[:60])
+        return declined.queue
 
     async def call_started(self, call_id: str) -> int:
-        (setup_ms,) = await self._scripts.run("call_started", call_id)
-        return int(setup_ms)
+        started = await self._calls.call_started(call=call_id)
+        return started.setup_ms
 
     async def finish(self, aid: str, reason: str = "completed") -> CallEnd:
-        cid, pid, queue, handle = await self._scripts.run("finish", aid, reason[:60])
-        return CallEnd(cid, pid, queue, int(handle))
+        finished = await self._calls.finish(agent=aid, reason=reason[:60])
+        return CallEnd(finished.call, finished.patient, finished.queue, finished.handle_ms)
 
     async def wrapup_done(self, aid: str, outcome: str, *, available: bool) -> Offer | None:
-        result = await self._scripts.run(
-            "wrapup_done",
-            aid,
-            outcome,
-            "available" if available else "away",
-            self.timing.offer_timeout_ms,
+        wrapped = await self._calls.wrapup_done(
+            agent=aid,
+            outcome=outcome,
+            available=available,
+            offer_timeout_ms=self.timing.offer_timeout_ms,
         )
-        return Offer.from_fields(result[1:]) if len(result) >= 7 else None
+        return wrapped.offer
 
     async def hold(self, aid: str) -> tuple[str, str]:
-        pid, cid = await self._scripts.run("hold", aid, "hold")
-        return pid, cid
+        held = await self._calls.hold(agent=aid)
+        return held.patient, held.call
 
     async def resume(self, aid: str) -> tuple[str, str]:
-        pid, cid = await self._scripts.run("hold", aid, "resume")
-        return pid, cid
+        resumed = await self._calls.resume(agent=aid)
+        return resumed.patient, resumed.call
 
     async def transfer(
         self,
@@ -290,28 +295,27 @@ class QueueEngine:
         """Hand the patient to a queue or an agent. Returns (patient, queue, offer)."""
         if (queue is None) == (agent is None):
             raise BadRequest("transfer to exactly one queue or agent")
-        current = await self.redis.hmget(self.keys.agent(aid), ["state", "patient"])
-        if current[0] is None:
+        state, patient = await self.redis.hmget(self.keys.agent(aid), ["state", "patient"])
+        if state is None:
             raise UnknownAgent("There is no such agent.")
-        pid = str(current[1] or "")
+        pid = str(patient or "")
         patient_language = await self.redis.hget(self.keys.patient(pid), "language") or "en"
+        target_kind: Literal["queue", "agent"]
         if queue is not None:
             target_kind, target = "queue", queue
             lang = self.language_for(queue, language or str(patient_language))
         else:
             target_kind, target = "agent", str(agent)
             lang = language or str(patient_language)
-        result = await self._scripts.run(
-            "transfer",
-            aid,
-            target_kind,
-            target,
-            note[:MAX_NOTE],
-            lang,
-            self.timing.offer_timeout_ms,
+        transferred = await self._calls.transfer(
+            agent=aid,
+            target_kind=target_kind,
+            target=target,
+            note=note[:MAX_NOTE],
+            language=lang,
+            offer_timeout_ms=self.timing.offer_timeout_ms,
         )
-        offer = Offer.from_fields(result[3:]) if len(result) >= 9 else None
-        return result[0], result[1], offer
+        return transferred.patient, transferred.queue, transferred.offer
 
     async def save_call_text(self, call_id: str, field: str, text: str) -> None:
         """Keep an agent's private notes or wrap-up note on the call record."""
@@ -348,8 +352,8 @@ class QueueEngine:
                     ["name", "reason", "joined_at", "state", "language", "priority", "returning"],
                 )
             replies = await pipe.execute()
-        waiting, rows = int(replies[0]), replies[1:]
-        return {"name": queue, "waiting": waiting, "patients": rows}
+        waiting, *rows = replies
+        return {"name": queue, "waiting": int(waiting), "patients": rows}
 
     async def call(self, call_id: str) -> dict[str, str]:
         record: dict[str, str] = await self.redis.hgetall(self.keys.call(call_id))  # type: ignore[assignment]
@@ -364,31 +368,21 @@ class QueueEngine:
         """Renew presence leases (``p:<pid>``, ``a:<aid>``); returns those already reaped."""
         if not members:
             return []
-        gone: list[str] = await self._scripts.run(
-            "renew_leases",
-            self.timing.patient_grace_ms,
-            self.timing.agent_idle_grace_ms,
-            self.timing.agent_call_grace_ms,
-            *members,
+        return await self._calls.renew_leases(
+            members=members,
+            patient_lease_ms=self.timing.patient_grace_ms,
+            agent_idle_lease_ms=self.timing.agent_idle_grace_ms,
+            agent_call_lease_ms=self.timing.agent_call_grace_ms,
         )
-        return gone
 
     async def tick(self) -> TickReport:
         """Expire overdue offers, reap lapsed leases, dispatch. Safe in every process at once."""
-        expired_flat = await self._scripts.run("expire_offers", TICK_BATCH)
-        expired = [(expired_flat[i], expired_flat[i + 1]) for i in range(0, len(expired_flat), 2)]
-        reaped_flat = await self._scripts.run("reap_leases", TICK_BATCH)
+        expired = [(e.agent, e.queue) for e in await self._calls.expire_offers(limit=TICK_BATCH)]
         reaped = [
-            (
-                reaped_flat[i],
-                reaped_flat[i + 1],
-                reaped_flat[i + 2],
-                reaped_flat[i + 3],
-                reaped_flat[i + 4],
-            )
-            for i in range(0, len(reaped_flat), 5)
+            (r.member, r.queue, r.what, r.call, r.other)
+            for r in await self._calls.reap_leases(limit=TICK_BATCH)
         ]
-        released: list[str] = await self._scripts.run("release_callbacks", TICK_BATCH)
+        released = await self._calls.release_callbacks(limit=TICK_BATCH)
         offers = await self.dispatch()
         if expired or reaped:
             log.info("tick: %d offers expired, %d leases reaped", len(expired), len(reaped))

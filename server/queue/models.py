@@ -76,15 +76,6 @@ class Offer:
     kind: Literal["call", "callback", "transfer"]
     queue: str
 
-    @classmethod
-    def from_fields(cls, fields: list[str]) -> Offer:
-        agent, patient, token, deadline, kind, queue = fields[:6]
-        return cls(agent, patient, token, int(deadline), kind, queue)  # type: ignore[arg-type]
-
-
-def offers_from(flat: list[str]) -> list[Offer]:
-    return [Offer.from_fields(flat[i : i + 6]) for i in range(0, len(flat) - len(flat) % 6, 6)]
-
 
 @dataclass(frozen=True, slots=True)
 class Call:
