@@ -1,6 +1,7 @@
 # Sourced by scripts/serve, scripts/test and scripts/check: make sure a Python
-# 3.11+ virtual environment with videodesk installed exists in .venv.
-# (Re)installs only when pyproject.toml changed since the last install.
+# 3.11+ virtual environment with videodesk installed exists in .venv (and, for
+# scripts/check, TypeScript in node_modules/).
+# (Re)installs only when pyproject.toml (package-lock.json) changed since the last install.
 
 set -euo pipefail
 
@@ -63,6 +64,24 @@ ensure_venv() {
         [ -z "$EXTRAS" ] || target="$ROOT[$EXTRAS]"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$target" >&2
         echo "$project $EXTRAS" > "$stamp"
+    fi
+}
+
+ensure_typescript() {
+    # TypeScript for the browser code's type check (scripts/check): a developer tool from
+    # npm, pinned in package-lock.json into node_modules/; the pages themselves have no build
+    # step and load nothing from npm. (Re)installs when package-lock.json changed.
+    local missing=()
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+    local lock stamp
+    lock="$(sha256sum < "$ROOT/package-lock.json" | cut -d' ' -f1)"
+    stamp="$ROOT/node_modules/.videodesk-installed"
+    if [ ! -x "$ROOT/node_modules/.bin/tsc" ] || [ "$(cat "$stamp" 2>/dev/null || true)" != "$lock" ]; then
+        say "installing TypeScript (package-lock.json) into $ROOT/node_modules"
+        (cd "$ROOT" && npm ci --no-audit --no-fund >&2)
+        echo "$lock" > "$stamp"
     fi
 }
 

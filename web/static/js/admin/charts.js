@@ -1,3 +1,4 @@
+// @ts-check
 // Small charts drawn as inline SVG with DOM APIs (no library, no canvas): a line chart
 // of values over time (one line per series) and a bar chart. Each chart is an image
 // with an accessible name (<title>) and a description (<desc>) written by the caller;
@@ -16,6 +17,13 @@ const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360];
 
 let charts = 0;
 
+/**
+ * An SVG element with attributes (as text) and text.
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @param {string} [text]
+ * @returns {SVGElement}
+ */
 function svg(tag, attrs = {}, text = "") {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, String(value));
@@ -23,22 +31,36 @@ function svg(tag, attrs = {}, text = "") {
   return element;
 }
 
-/** A step of 1, 2 or 5 × 10^n giving about `count` ticks up to `max`. */
+/**
+ * A step of 1, 2 or 5 × 10^n giving about `count` ticks up to `max`.
+ * @param {number} max
+ * @param {number} [count]
+ */
 export function niceStep(max, count = 4) {
   const raw = Math.max(max, 1) / count;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  // 10 × power ≥ raw always: one is found.
+  const step = /** @type {number} */ ([1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw));
   return Math.max(1, step); // whole patients
 }
 
-/** The time between tick marks (ms) for an axis `span` ms long: about `count` ticks. */
+/**
+ * The time between tick marks (ms) for an axis `span` ms long: about `count` ticks.
+ * @param {number} span
+ * @param {number} [count]
+ */
 export function timeStep(span, count = 6) {
   const minutes = span / MINUTE_MS / count;
   const step = TIME_STEPS.find((s) => s >= minutes) ?? TIME_STEPS[TIME_STEPS.length - 1];
   return step * MINUTE_MS;
 }
 
-/** The <svg> frame: role img, named by its <title>, described by its <desc>. */
+/**
+ * The <svg> frame: role img, named by its <title>, described by its <desc>.
+ * @param {string} title
+ * @param {string} description
+ * @param {string} className
+ */
 function frame(title, description, className) {
   charts += 1;
   const titleId = `chart-title-${charts}`;
@@ -55,9 +77,15 @@ function frame(title, description, className) {
   return root;
 }
 
-/** Horizontal grid lines and value labels from 0 to `top`; returns y(value). */
+/**
+ * Horizontal grid lines and value labels from 0 to `top`; returns y(value).
+ * @param {SVGElement} root
+ * @param {number} top
+ * @returns {(value: number) => number}
+ */
 function valueAxis(root, top) {
   const step = niceStep(top);
+  /** @param {number} value */
   const y = (value) => MARGIN.top + PLOT_H - (value / top) * PLOT_H;
   const axis = svg("g", { class: "chart-axis", "aria-hidden": "true" });
   for (let value = 0; value <= top; value += step) {
@@ -70,6 +98,7 @@ function valueAxis(root, top) {
   return y;
 }
 
+/** @param {number} max */
 function roundedTop(max) {
   const step = niceStep(max);
   return Math.max(step, Math.ceil(Math.max(max, 1) / step) * step);
@@ -91,7 +120,7 @@ export function lineChart({ series, from, to, title, description, timeLabel }) {
   const top = roundedTop(max);
   const y = valueAxis(root, top);
   const span = Math.max(1, to - from);
-  const x = (t) => MARGIN.left + ((t - from) / span) * PLOT_W;
+  const x = (/** @type {number} */ t) => MARGIN.left + ((t - from) / span) * PLOT_W;
   const ticks = svg("g", { class: "chart-axis chart-time", "aria-hidden": "true" });
   const step = timeStep(span);
   for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
@@ -146,7 +175,10 @@ export function barChart({ bars, title, description }) {
   return root;
 }
 
-/** A small legend swatch (the series' line style) for an HTML legend. */
+/**
+ * A small legend swatch (the series' line style) for an HTML legend.
+ * @param {number} index  the series'
+ */
 export function swatch(index) {
   const root = svg("svg", { viewBox: "0 0 28 10", class: "chart-swatch", "aria-hidden": "true" });
   const group = svg("g", { class: `chart-series series-${index % 6}` });

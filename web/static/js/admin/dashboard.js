@@ -1,3 +1,4 @@
+// @ts-check
 // The live dashboard: per queue (waiting, oldest wait, agents by state, service
 // level, abandon rate, handle time, CSAT) and per agent, from the `dashboard`
 // message the desk pushes every 2 s over the admin's socket.
@@ -7,15 +8,23 @@ import { has, language, t } from "../lib/i18n.js";
 
 const STATES = ["available", "offered", "in_call", "wrap_up", "away"];
 
+/** @param {number | null | undefined} value  a share, 0–1 */
 function percent(value) {
   return value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`;
 }
 
+/**
+ * @param {string | number} text
+ * @param {boolean} [numeric]
+ */
 function cell(text, numeric = false) {
   return make("td", { className: numeric ? "number" : "", text: String(text) });
 }
 
-/** Waiting patients flagged as possible emergencies, first in the alert box. */
+/**
+ * Waiting patients flagged as possible emergencies, first in the alert box.
+ * @param {import("../lib/protocol.js").DashboardQueue[]} queues
+ */
 function renderEmergencies(queues) {
   const items = [];
   for (const queue of queues) {
@@ -34,9 +43,10 @@ function renderEmergencies(queues) {
   show(byId("dashboard-emergencies"), items.length > 0);
 }
 
+/** @param {import("../lib/protocol.js").Dashboard} message */
 export function renderDashboard(message) {
   renderEmergencies(message.queues || []);
-  const queues = byId("dashboard-queues").tBodies[0];
+  const queues = byId("dashboard-queues", HTMLTableElement).tBodies[0];
   queues.replaceChildren(
     ...(message.queues || []).map((queue) => {
       const row = make("tr");
@@ -56,7 +66,7 @@ export function renderDashboard(message) {
     }),
   );
   const now = message.at || Date.now();
-  const agents = byId("dashboard-agents").tBodies[0];
+  const agents = byId("dashboard-agents", HTMLTableElement).tBodies[0];
   const rows = (message.agents || []).map((agent) => {
     const row = make("tr");
     row.append(

@@ -1,3 +1,4 @@
+// @ts-check
 // The supervisor's charts of the last hours (GET /api/v1/dashboard/history?hours=6,
 // refreshed every minute): patients waiting over time per queue (a line chart), and how
 // long answered patients waited (a bar chart over the desk's wait buckets). Each chart
@@ -6,7 +7,7 @@
 // for), so a desk that started minutes ago does not have its data squeezed to the
 // right edge; the heading says the span.
 
-import { requestJson } from "../lib/api.js";
+import { messageOf, requestJson } from "../lib/api.js";
 import { byId, fillSelect, make, setText } from "../lib/dom.js";
 import { language, t } from "../lib/i18n.js";
 import { barChart, lineChart, swatch } from "./charts.js";
@@ -16,10 +17,24 @@ const REFRESH_MS = 60_000;
 const PERIOD_MS = 15 * 60_000; // the table gives the most waiting per quarter hour
 const MIN_SPAN_MS = 15 * 60_000;
 
+/**
+ * GET /api/v1/dashboard/history: patients waiting per queue ([t_ms, count] samples),
+ * and how long answered patients waited (counts per wait bucket, per queue).
+ * @typedef {object} History
+ * @property {Record<string, number[][]>} [waiting]
+ * @property {number} [since]  ms
+ * @property {number} until  ms (set to when it was read)
+ * @property {Record<string, number[]>} [waits]
+ * @property {number[]} [wait_buckets_s]  the buckets' upper bounds
+ */
+/** @typedef {{name: string, points: number[][]}} Series */
+
+/** @param {number} ms */
 function timeOfDay(ms) {
   return new Date(ms).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
 }
 
+/** @param {number} seconds */
 function duration(seconds) {
   return seconds < 60
     ? t("admin.duration.seconds", { count: seconds })
@@ -30,6 +45,8 @@ function duration(seconds) {
  * Where the time axis starts: the first sample, but at least MIN_SPAN_MS before
  * `until` and no earlier than `since` (what the desk was asked for).
  * @param {{points: number[][]}[]} series
+ * @param {number} since
+ * @param {number} until
  */
 export function axisStart(series, since, until) {
   const times = series.flatMap((s) => s.points.map(([at]) => at)).filter((at) => at >= since);
@@ -37,21 +54,30 @@ export function axisStart(series, since, until) {
   return Math.max(since, Math.min(first, until - MIN_SPAN_MS));
 }
 
-/** A span in words: "the last 40 minutes" up to two hours, then "the last 6 hours". */
+/**
+ * A span in words: "the last 40 minutes" up to two hours, then "the last 6 hours".
+ * @param {number} ms
+ */
 export function spanText(ms) {
   const minutes = Math.max(1, Math.round(ms / 60_000));
   if (minutes < 120) return t("admin.span.minutes", { count: minutes });
   return t("admin.span.hours", { count: Math.round(minutes / 60) });
 }
 
-/** Short labels of the wait buckets for the chart: "≤30 s", "≤1 min", …, ">30 min". */
+/**
+ * Short labels of the wait buckets for the chart: "≤30 s", "≤1 min", …, ">30 min".
+ * @param {number[]} bounds  seconds
+ */
 export function bucketLabels(bounds) {
   const labels = bounds.map((bound) => `≤${duration(bound)}`);
   labels.push(`>${duration(bounds[bounds.length - 1] || 0)}`);
   return labels;
 }
 
-/** The same buckets in words, for the table and the description. */
+/**
+ * The same buckets in words, for the table and the description.
+ * @param {number[]} bounds  seconds
+ */
 export function bucketNames(bounds) {
   const names = bounds.map((bound, i) =>
     i === 0
@@ -62,6 +88,12 @@ export function bucketNames(bounds) {
   return names;
 }
 
+/**
+ * A table of the data of a chart: a header row, then a row heading and numbers a row.
+ * @param {string} caption
+ * @param {string[]} head
+ * @param {[string, ...(string | number)[]][]} rows
+ */
 function table(caption, head, rows) {
   const element = make("table");
   element.append(make("caption", { text: caption }));
@@ -86,13 +118,15 @@ export class HistoryCharts {
   /**
    * @param {object} options
    * @param {string} options.token  the admin's bearer token
-   * @param {(error: Error) => boolean} options.onAuthError  true when it was handled
+   * @param {(error: unknown) => boolean} options.onAuthError  true when it was handled
    */
   constructor({ token, onAuthError }) {
     this.token = token;
     this.onAuthError = onAuthError;
+    /** @type {History | null} */
     this.data = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
     byId("waits-queue").addEventListener("change", () => this.drawWaits());
   }
 
@@ -114,18 +148,23 @@ export class HistoryCharts {
     this.drawUpdated();
   }
 
+  /** The data that was read (the methods below are called once it is). */
+  get loaded() {
+    return /** @type {History} */ (this.data);
+  }
+
   fillQueues() {
-    const queues = Object.keys(this.data.waiting || {});
-    const chosen = byId("waits-queue").value;
+    const queues = Object.keys(this.loaded.waiting || {});
+    const chosen = byId("waits-queue", HTMLSelectElement).value;
     fillSelect(
-      byId("waits-queue"),
+      byId("waits-queue", HTMLSelectElement),
       [{ value: "", label: t("admin.all_queues") }, ...queues.map((q) => ({ value: q, label: q }))],
       chosen,
     );
   }
 
   drawUpdated() {
-    setText(byId("history-updated"), t("admin.history.updated", { time: timeOfDay(this.data.until) }));
+    setText(byId("history-updated"), t("admin.history.updated", { time: timeOfDay(this.loaded.until) }));
   }
 
   async refresh() {
@@ -135,11 +174,11 @@ export class HistoryCharts {
       });
     } catch (error) {
       if (!this.onAuthError(error)) {
-        setText(byId("history-updated"), t("admin.history.failed", { message: error.message }));
+        setText(byId("history-updated"), t("admin.history.failed", { message: messageOf(error) }));
       }
       return;
     }
-    this.data.until = Date.now();
+    this.loaded.until = Date.now();
     this.fillQueues();
     this.drawWaiting();
     this.drawWaits();
@@ -147,7 +186,7 @@ export class HistoryCharts {
   }
 
   drawWaiting() {
-    const { waiting = {}, since, until } = this.data;
+    const { waiting = {}, since, until } = this.loaded;
     const series = Object.entries(waiting).map(([name, points]) => ({ name, points }));
     const from = axisStart(series, since || until - HOURS * 3600_000, until);
     const span = spanText(until - from);
@@ -158,6 +197,7 @@ export class HistoryCharts {
       const last = points[points.length - 1];
       return `${name} ${last ? last[1] : 0}`;
     });
+    /** @type {{name: string, t: number, v: number} | null} */
     let peak = null;
     for (const { name, points } of series) {
       for (const [t, v] of points) if (!peak || v > peak.v) peak = { name, t, v };
@@ -191,7 +231,14 @@ export class HistoryCharts {
     byId("waiting-table").replaceChildren(this.waitingTable(series, from, until));
   }
 
+  /**
+   * The most waiting per quarter hour, a column per queue.
+   * @param {Series[]} series
+   * @param {number} from
+   * @param {number} until
+   */
   waitingTable(series, from, until) {
+    /** @type {[string, ...number[]][]} */
     const rows = [];
     for (let start = Math.floor(from / PERIOD_MS) * PERIOD_MS; start < until; start += PERIOD_MS) {
       const most = series.map(({ points }) =>
@@ -211,7 +258,7 @@ export class HistoryCharts {
     const { waits = {}, wait_buckets_s: bounds = [] } = this.data;
     const labels = bucketLabels(bounds);
     const names = bucketNames(bounds);
-    const queue = byId("waits-queue").value;
+    const queue = byId("waits-queue", HTMLSelectElement).value;
     const counts = labels.map((_, i) =>
       Object.entries(waits)
         .filter(([name]) => !queue || name === queue)
@@ -236,7 +283,9 @@ export class HistoryCharts {
     const queues = Object.keys(waits);
     const rows = names.map((name, i) => {
       const perQueue = queues.map((q) => waits[q][i] || 0);
-      return [name, ...perQueue, perQueue.reduce((a, b) => a + b, 0)];
+      /** @type {[string, ...number[]]} */
+      const row = [name, ...perQueue, perQueue.reduce((a, b) => a + b, 0)];
+      return row;
     });
     byId("waits-table").replaceChildren(
       table(

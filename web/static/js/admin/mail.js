@@ -1,9 +1,10 @@
+// @ts-check
 // Sending a new link by e-mail from the "Link created" panel: the desk writes and
 // sends the message in the background (POST /api/v1/mail/invitations); this module
 // polls its status and says Sending…, Sent or why not. Shown only when the desk says
 // e-mail is set up (GET /api/v1/mail). The address typed is kept in this page only.
 
-import { ApiError, requestJson } from "../lib/api.js";
+import { ApiError, messageOf, requestJson } from "../lib/api.js";
 import { byId, setText, show } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
 
@@ -13,7 +14,7 @@ const POLLS = 90; // the desk bounds a send well within this
 /** Roughly one address: the desk checks it properly and says what is wrong. */
 const ADDRESS = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
-const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const wait = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class MailInvites {
   /**
@@ -37,6 +38,14 @@ export class MailInvites {
     byId("mail-to").addEventListener("input", () => this.invalid(false));
   }
 
+  /**
+   * The admin API's answer, of the shape `T` the caller names.
+   * @template [T=unknown]
+   * @param {string} method
+   * @param {string} url
+   * @param {unknown} [body]
+   * @returns {Promise<T>}
+   */
   api(method, url, body) {
     return requestJson(method, url, { body, token: this.token });
   }
@@ -49,16 +58,17 @@ export class MailInvites {
   async offer(issued) {
     this.generation += 1;
     this.linkToken = issued.token;
-    byId("mail-to").value = "";
+    byId("mail-to", HTMLInputElement).value = "";
     this.invalid(false);
     this.status("", "");
-    byId("mail-send").disabled = false;
+    byId("mail-send", HTMLButtonElement).disabled = false;
     show(byId("mail-form"), issued.type !== "admin" && (await this.canSend()));
   }
 
   async canSend() {
     if (this.configured === null) {
       try {
+        /** @type {{configured: boolean}} */
         const { configured } = await this.api("GET", "/api/v1/mail");
         this.configured = Boolean(configured);
       } catch (error) {
@@ -70,7 +80,7 @@ export class MailInvites {
   }
 
   async send() {
-    const input = byId("mail-to");
+    const input = byId("mail-to", HTMLInputElement);
     const to = input.value.trim();
     if (!ADDRESS.test(to)) {
       this.invalid(true);
@@ -79,10 +89,11 @@ export class MailInvites {
       return;
     }
     const generation = ++this.generation;
-    const button = byId("mail-send");
+    const button = byId("mail-send", HTMLButtonElement);
     button.disabled = true;
     this.status("sending", t("admin.mail.sending"));
     try {
+      /** @type {{id: string, status: string}} */
       const queued = await this.api("POST", "/api/v1/mail/invitations", {
         token: this.linkToken,
         to,
@@ -92,17 +103,23 @@ export class MailInvites {
       if (error instanceof ApiError && this.onAuthError(error)) return;
       if (generation !== this.generation) return;
       if (error instanceof ApiError && error.code === "invalid_address") this.invalid(true);
-      this.status("failed", t("admin.mail.failed", { reason: error.message }));
+      this.status("failed", t("admin.mail.failed", { reason: messageOf(error) }));
     } finally {
       if (generation === this.generation) button.disabled = false;
     }
   }
 
-  /** Poll the e-mail's status until it is sent or failed (or the polls run out). */
+  /**
+   * Poll the e-mail's status until it is sent or failed (or the polls run out).
+   * @param {string} id  the e-mail's
+   * @param {string} to
+   * @param {number} generation  the send's (a newer one stops this)
+   */
   async follow(id, to, generation) {
     for (let poll = 0; poll < POLLS; poll += 1) {
       await wait(POLL_MS);
       if (generation !== this.generation) return;
+      /** @type {{status: string, reason?: string}} */
       let mail;
       try {
         mail = await this.api("GET", `/api/v1/mail/invitations/${encodeURIComponent(id)}`);
@@ -124,12 +141,17 @@ export class MailInvites {
     this.status("failed", t("admin.mail.no_answer"));
   }
 
+  /**
+   * @param {string} state  "sending", "sent", "failed" or "" (none)
+   * @param {string} text
+   */
   status(state, text) {
     const line = byId("mail-status");
     line.dataset.state = state;
     setText(line, text);
   }
 
+  /** @param {boolean} yes */
   invalid(yes) {
     const input = byId("mail-to");
     if (yes) input.setAttribute("aria-invalid", "true");

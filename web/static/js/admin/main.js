@@ -1,13 +1,14 @@
+// @ts-check
 // The admin console: issue and revoke links (REST, bearer token), watch the queues
 // live (the `dashboard` pushes on a socket authenticated with an `auth` message), the
 // charts of the last hours, report downloads, and messages to waiting patients. The admin token is read from the URL fragment and kept in memory and in
 // this tab's sessionStorage (so a refresh works); nothing else is stored.
 
-import { requestJson } from "../lib/api.js";
+import { ApiError, messageOf, requestJson } from "../lib/api.js";
 import { byId, setText, show } from "../lib/dom.js";
 import * as i18n from "../lib/i18n.js";
 import { t } from "../lib/i18n.js";
-import { Protocol } from "../lib/protocol.js";
+import { dispatch, Protocol } from "../lib/protocol.js";
 import { takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
 import { StaffMessageForm } from "../lib/staff-message.js";
@@ -19,18 +20,23 @@ import { TokenAdmin } from "./tokens.js";
 const STORAGE_KEY = "vd.admin";
 const fromLink = takeFragmentToken();
 if (fromLink) sessionStorage.setItem(STORAGE_KEY, fromLink);
-const token = fromLink || sessionStorage.getItem(STORAGE_KEY);
+// Without one the page says so and stops (start() below): "" is never sent.
+const token = fromLink || sessionStorage.getItem(STORAGE_KEY) || "";
 
 let fatalShown = false;
 const socket = new DeskSocket({
   role: "admin",
   auth: () => ({ type: "auth", role: "admin", token }),
-  onMessage: (message) => receive(message),
+  onMessage: (message) => dispatch(handlers, message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
 const protocol = new Protocol(socket);
+/**
+ * A refused bearer token ends the page: true when the error was that.
+ * @param {unknown} error
+ */
 function onAuthError(error) {
-  if (error.status !== 401) return false;
+  if (!(error instanceof ApiError) || error.status !== 401) return false;
   fatal(t("admin.error.no_longer_valid"));
   return true;
 }
@@ -43,9 +49,12 @@ const staff = new StaffMessageForm({
     if (id === null) staff.failed(t("admin.error.not_connected"));
   },
 });
+/** @type {string[]} */
 let queueNames = [];
+/** @type {import("../lib/protocol.js").Dashboard | null} */
 let lastDashboard = null;
 
+/** @type {import("../lib/protocol.js").Handlers} */
 const handlers = {
   welcome(message) {
     if (message.role !== "admin") {
@@ -72,11 +81,7 @@ const handlers = {
   },
 };
 
-function receive(message) {
-  const handler = Object.hasOwn(handlers, message.type) ? handlers[message.type] : null;
-  if (handler) handler(message);
-}
-
+/** @param {string[]} names */
 function setQueues(names) {
   if (names.join() === queueNames.join()) return;
   queueNames = names;
@@ -84,6 +89,10 @@ function setQueues(names) {
   staff.setQueues(names);
 }
 
+/**
+ * @param {string} status  the socket's
+ * @param {import("../lib/socket.js").StatusDetail} [detail]
+ */
 function connectionStatus(status, detail) {
   const badge = byId("live-badge");
   const live = status === "open";
@@ -95,6 +104,10 @@ function connectionStatus(status, detail) {
   }
 }
 
+/**
+ * @param {string} text
+ * @param {{forget?: boolean}} [options]  forget the token (the default)
+ */
 function fatal(text, { forget = true } = {}) {
   fatalShown = true;
   socket.stop();
@@ -114,27 +127,23 @@ function redraw() {
 }
 
 async function start() {
-  try {
-    await i18n.setLanguage(i18n.preferredLanguage());
-  } catch {
-    // The page is rendered in English already.
-  }
-  i18n.bindSwitch(byId("language-switch"));
+  await i18n.startLanguage(byId("language-switch", HTMLSelectElement));
   i18n.onLanguageChange(() => redraw());
   if (!token) {
     fatal(t("admin.error.no_token"));
     return;
   }
   try {
+    /** @type {import("../lib/protocol.js").Dashboard} */
     const snapshot = await requestJson("GET", "/api/v1/dashboard", { token });
     setQueues((snapshot.queues || []).map((queue) => queue.name));
     lastDashboard = snapshot;
     renderDashboard(snapshot);
   } catch (error) {
-    if (error.status === 401) {
+    if (error instanceof ApiError && error.status === 401) {
       fatal(t("admin.error.not_valid"));
     } else {
-      fatal(t("admin.error.unreachable", { message: error.message }));
+      fatal(t("admin.error.unreachable", { message: messageOf(error) }));
     }
     return;
   }

@@ -1,17 +1,21 @@
+// @ts-check
 // Report downloads: sessions or events for a date range, as CSV or JSON
 // (GET /api/v1/reports/{kind}?from=&to=&format=). The API wants the admin's bearer
 // header, which a plain link cannot carry, so the page fetches the report and saves
 // the response as a file through a temporary object URL.
 
-import { ApiError } from "../lib/api.js";
+import { ApiError, messageOf } from "../lib/api.js";
 import { byId, make, setText } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
 
 const DAY_MS = 24 * 3600_000;
 
-/** A local date as YYYY-MM-DD (what <input type=date> holds). */
+/**
+ * A local date as YYYY-MM-DD (what <input type=date> holds).
+ * @param {Date} date
+ */
 function isoDate(date) {
-  const pad = (n) => String(n).padStart(2, "0");
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
@@ -19,15 +23,15 @@ export class ReportDownloads {
   /**
    * @param {object} options
    * @param {string} options.token  the admin's bearer token
-   * @param {(error: Error) => boolean} options.onAuthError  true when it was handled
+   * @param {(error: unknown) => boolean} options.onAuthError  true when it was handled
    */
   constructor({ token, onAuthError }) {
     this.token = token;
     this.onAuthError = onAuthError;
     this.status = byId("report-status");
     const today = new Date();
-    byId("report-to").value = isoDate(today);
-    byId("report-from").value = isoDate(new Date(today.getTime() - 6 * DAY_MS));
+    byId("report-to", HTMLInputElement).value = isoDate(today);
+    byId("report-from", HTMLInputElement).value = isoDate(new Date(today.getTime() - 6 * DAY_MS));
     byId("report-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.download();
@@ -35,10 +39,10 @@ export class ReportDownloads {
   }
 
   async download() {
-    const from = byId("report-from").value;
-    const to = byId("report-to").value;
-    const kind = byId("report-kind").value;
-    const format = byId("report-format").value;
+    const from = byId("report-from", HTMLInputElement).value;
+    const to = byId("report-to", HTMLInputElement).value;
+    const kind = byId("report-kind", HTMLSelectElement).value;
+    const format = byId("report-format", HTMLSelectElement).value;
     if (!from || !to || from > to) {
       setText(this.status, t("admin.reports.bad_range"));
       byId("report-from").focus();
@@ -51,7 +55,7 @@ export class ReportDownloads {
       blob = await this.fetchReport(`/api/v1/reports/${kind}?${query}`);
     } catch (error) {
       if (!this.onAuthError(error)) {
-        setText(this.status, t("admin.reports.failed", { message: error.message }));
+        setText(this.status, t("admin.reports.failed", { message: messageOf(error) }));
       }
       return;
     }
@@ -60,6 +64,10 @@ export class ReportDownloads {
     setText(this.status, t("admin.reports.downloaded", { name }));
   }
 
+  /**
+   * @param {string} url
+   * @returns {Promise<Blob>}
+   */
   async fetchReport(url) {
     let response;
     try {
@@ -88,7 +96,11 @@ export class ReportDownloads {
   }
 }
 
-/** Save a blob as a file: a temporary link with `download`, clicked and removed. */
+/**
+ * Save a blob as a file: a temporary link with `download`, clicked and removed.
+ * @param {Blob} blob
+ * @param {string} name
+ */
 function save(blob, name) {
   const href = URL.createObjectURL(blob);
   const link = make("a");

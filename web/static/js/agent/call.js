@@ -1,14 +1,16 @@
+// @ts-check
 // The agent's side of a call: video, the patient's context, chat, private notes,
 // transfer with a hand-off note, hold, end. The agent starts the call and is the
 // impolite peer: it makes the offers and restarts ICE when the connection drops or
 // the patient comes back after a reconnect.
 
 import { CallView } from "../lib/call-view.js";
-import { ChatView } from "../lib/chat.js";
 import { byId, fillSelect, setText, show } from "../lib/dom.js";
 import { language, render, t } from "../lib/i18n.js";
 import { LocalMedia, play } from "../lib/media.js";
 import { renderContext } from "./context.js";
+
+/** @typedef {import("../lib/protocol.js").CallStarted} CallStarted */
 
 const QUALITY = ["unknown", "good", "fair", "poor"];
 
@@ -19,37 +21,27 @@ export class AgentCall extends CallView {
    * @param {(id: string|null, purpose: string) => void} options.sent
    */
   constructor({ protocol, sent }) {
-    super({ protocol, media: new LocalMedia() });
-    this.sent = sent;
-    this.patient = {};
-    this.muted = false;
-    this.cameraOff = false;
-    this.onHold = false;
-    this.starting = null;
-    this.chatView = new ChatView({
-      log: byId("chat-log"),
-      form: byId("chat-form"),
-      input: byId("chat-input"),
-      send: (text) => this.protocol.callChat(text) !== null,
-      who: (from) => (from === "agent" ? t("agent.chat.you") : this.patient.name || t("agent.chat.patient")),
+    super({
+      protocol,
+      media: new LocalMedia(),
       self: "agent",
+      who: (from) => (from === "agent" ? t("agent.chat.you") : this.patient.name || t("agent.chat.patient")),
+      devices: { camera: "camera-select", microphone: "microphone-select" },
     });
-    byId("mute-button").addEventListener("click", () => this.setMuted(!this.muted));
-    byId("camera-button").addEventListener("click", () => this.setCameraOff(!this.cameraOff));
+    this.sent = sent;
+    /** @type {import("../lib/protocol.js").PatientContext} */
+    this.patient = {};
+    /** @type {number | undefined} when the patient's wait was last measured (ms) */
+    this.patientShownAt = undefined;
+    /** @type {Promise<void> | null} the media starting for a new call */
+    this.starting = null;
     byId("hold-button").addEventListener("click", () => {
       this.sent(this.protocol.agentHold(!this.onHold), "hold");
     });
     byId("end-button").addEventListener("click", () => this.sent(this.protocol.agentEnd(), "end"));
-    byId("play-button").addEventListener("click", () => this.showRemote(this.remote.srcObject));
-    byId("camera-select").addEventListener("change", (event) =>
-      this.switchDevice("video", event.target.value),
-    );
-    byId("microphone-select").addEventListener("change", (event) =>
-      this.switchDevice("audio", event.target.value),
-    );
     byId("notes-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      const text = byId("notes-text").value.trim();
+      const text = byId("notes-text", HTMLTextAreaElement).value.trim();
       if (text) this.sent(this.protocol.agentNote(text), "note");
     });
     byId("transfer-form").addEventListener("submit", (event) => {
@@ -58,11 +50,15 @@ export class AgentCall extends CallView {
     });
   }
 
+  /** @override */
   get active() {
     return this.peer !== null || this.starting !== null;
   }
 
-  /** call.started (new, or the same call again after a reconnect). */
+  /**
+   * call.started (new, or the same call again after a reconnect).
+   * @param {CallStarted} message
+   */
   async start(message) {
     const sameCall = message.call === this.callId && this.peer !== null;
     this.patient = message.patient || { name: (message.peer && message.peer.name) || "" };
@@ -70,12 +66,12 @@ export class AgentCall extends CallView {
     this.drawPatient();
     this.chatView.reset(message.history || []);
     if (!message.resumed) {
-      byId("notes-text").value = "";
-      byId("transfer-note").value = "";
+      byId("notes-text", HTMLTextAreaElement).value = "";
+      byId("transfer-note", HTMLTextAreaElement).value = "";
       setText(byId("notes-status"), "");
     }
     show(byId("transfer-error"), false);
-    if (sameCall && !["closed", "failed"].includes(this.peer.pc.connectionState)) {
+    if (sameCall && this.peer && !["closed", "failed"].includes(this.peer.pc.connectionState)) {
       // Only the socket dropped: keep the media; restart ICE if it suffered too.
       if (this.peer.pc.iceConnectionState !== "connected") this.peer.restartIce();
       return;
@@ -116,9 +112,10 @@ export class AgentCall extends CallView {
     if (this.media.audio) this.media.audio.enabled = !this.muted;
     if (this.media.video) play(this.self, this.media.stream);
     this.drawControls();
-    this.listDevices("camera-select", "microphone-select", t("agent.devices.none"));
+    this.listDevices("agent.devices.none");
   }
 
+  /** @param {CallStarted} message */
   connect(message) {
     this.peer = this.createPeer(message, {
       tracks: { audio: this.media.audio, video: this.media.video },
@@ -126,6 +123,10 @@ export class AgentCall extends CallView {
     this.hold(this.onHold);
   }
 
+  /**
+   * @override
+   * @param {{level: string}} quality
+   */
   showQuality({ level }) {
     const quality = byId("call-quality");
     const known = QUALITY.includes(level) ? level : "unknown";
@@ -133,6 +134,10 @@ export class AgentCall extends CallView {
     quality.dataset.quality = known;
   }
 
+  /**
+   * @override
+   * @param {string} [text]  shown instead of what the states say
+   */
   drawStatus(text) {
     const state = this.peer ? this.peer.state : "connecting";
     let status = text || "";
@@ -146,48 +151,32 @@ export class AgentCall extends CallView {
     show(byId("call-status"), Boolean(status));
   }
 
-  /** call.hold: the patient waits in the waiting room; nothing of the agent is sent. */
+  /**
+   * call.hold: the patient waits in the waiting room; nothing of the agent is sent.
+   * @override
+   * @param {boolean} on
+   */
   hold(on) {
-    this.onHold = on;
-    show(byId("call-hold"), on);
+    super.hold(on);
     const button = byId("hold-button");
     setText(button, t(on ? "agent.call.resume" : "agent.call.hold"));
     button.setAttribute("aria-pressed", String(on));
-    if (this.media.audio) this.media.audio.enabled = !on && !this.muted;
-    if (this.media.video) this.media.video.enabled = !on;
   }
 
-  setMuted(muted) {
-    this.muted = muted;
-    if (this.media.audio) this.media.audio.enabled = !muted && !this.onHold;
-    this.drawControls();
-  }
-
-  async setCameraOff(off) {
-    this.cameraOff = off;
-    if (off) {
-      this.media.stopKind("video");
-      this.self.srcObject = null;
-      if (this.peer) await this.peer.setTrack("video", null);
-    } else {
-      const track = await this.media.switchDevice("video", this.media.deviceIds.video);
-      if (track && this.peer) await this.peer.setTrack("video", track);
-      if (track) play(this.self, this.media.stream);
-    }
-    this.drawControls();
-  }
-
+  /**
+   * A camera picked while the camera is off is not used (it stays off).
+   * @override
+   * @param {import("../lib/media.js").Kind} kind
+   * @param {string} deviceId
+   */
   async switchDevice(kind, deviceId) {
-    if (!deviceId || (kind === "video" && this.cameraOff)) return;
-    const track = await this.media.switchDevice(kind, deviceId);
-    if (!track) return;
-    if (kind === "audio") track.enabled = !this.muted && !this.onHold;
-    if (this.peer) await this.peer.setTrack(kind, track);
-    if (kind === "video") play(this.self, this.media.stream);
+    if (kind === "video" && this.cameraOff) return;
+    await super.switchDevice(kind, deviceId);
   }
 
+  /** @override */
   drawControls() {
-    const mute = byId("mute-button");
+    const mute = byId("mute-button", HTMLButtonElement);
     setText(mute, t(this.muted ? "agent.call.unmute" : "agent.call.mute"));
     mute.setAttribute("aria-pressed", String(this.muted));
     mute.disabled = this.media.audio === null;
@@ -196,20 +185,25 @@ export class AgentCall extends CallView {
     camera.setAttribute("aria-pressed", String(this.cameraOff));
   }
 
-  /** The queues this agent may transfer to (from agent.state). */
+  /**
+   * The queues this agent may transfer to (from agent.state).
+   * @param {string[]} queues
+   */
   setQueues(queues) {
     fillSelect(
-      byId("transfer-queue"),
+      byId("transfer-queue", HTMLSelectElement),
       queues.map((name) => ({ value: name, label: name })),
     );
   }
 
   transfer() {
-    const target = byId("transfer-form").querySelector("input[name=target]:checked").value;
-    const note = byId("transfer-note").value.trim() || undefined;
+    const target = /** @type {HTMLInputElement} */ (
+      byId("transfer-form").querySelector("input[name=target]:checked")
+    ).value;
+    const note = byId("transfer-note", HTMLTextAreaElement).value.trim() || undefined;
     show(byId("transfer-error"), false);
     if (target === "agent") {
-      const agent = byId("transfer-agent").value.trim();
+      const agent = byId("transfer-agent", HTMLInputElement).value.trim();
       if (!agent) {
         this.transferFailed(t("agent.transfer.need_agent"));
         byId("transfer-agent").focus();
@@ -217,10 +211,12 @@ export class AgentCall extends CallView {
       }
       this.sent(this.protocol.agentTransfer({ agent, note }), "transfer");
     } else {
-      this.sent(this.protocol.agentTransfer({ queue: byId("transfer-queue").value, note }), "transfer");
+      const queue = byId("transfer-queue", HTMLSelectElement).value;
+      this.sent(this.protocol.agentTransfer({ queue, note }), "transfer");
     }
   }
 
+  /** @param {string} message */
   transferFailed(message) {
     const error = byId("transfer-error");
     setText(error, message);
@@ -233,21 +229,9 @@ export class AgentCall extends CallView {
     setText(byId("notes-status"), t("agent.notes.saved", { time }));
   }
 
+  /** @override */
   close() {
     this.starting = null;
-    if (this.peer) this.peer.close();
-    this.peer = null;
-    this.peerAway = false;
-    this.remote.srcObject = null;
-    this.self.srcObject = null;
-    show(byId("play-button"), false);
-  }
-
-  /** call.ended: hang up, camera off. */
-  end() {
-    this.close();
-    this.callId = "";
-    this.media.stop();
-    this.hold(false);
+    super.close();
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // An accepted call-back (agent.callback): who the patient is, how they asked to be
 // reached (a phone number as a tel: link, or their page), "Ring the patient's page"
 // (agent.ring → agent.ringing, or agent.ring_declined when they say not now), and
@@ -12,6 +13,8 @@ import { renderContext } from "./context.js";
 // agent.ringing does not say so, and no message says the ring lapsed.
 const RING_MS = 60_000;
 
+/** @typedef {import("../lib/protocol.js").CallbackTaskMessage} Task */
+
 export class CallbackTask {
   /**
    * @param {object} options
@@ -19,10 +22,14 @@ export class CallbackTask {
    * @param {(id: string|null, purpose: string) => void} options.sent
    */
   constructor({ protocol, sent }) {
+    /** @type {Task | null} */
     this.task = null;
-    this.ringTimer = null;
+    /** @type {number | undefined} */
+    this.ringTimer = undefined;
+    /** @type {number | undefined} when the task was shown (its wait counts on from then) */
+    this.shownAt = undefined;
     this.panel = byId("callback-panel");
-    this.ringButton = byId("callback-ring");
+    this.ringButton = byId("callback-ring", HTMLButtonElement);
     this.status = byId("callback-status");
     this.ringButton.addEventListener("click", () => {
       render(this.status, "agent.callback.ringing_page");
@@ -36,13 +43,17 @@ export class CallbackTask {
     return this.task !== null;
   }
 
-  /** agent.callback (again after a reconnect: the same call keeps its status line). */
+  /**
+   * agent.callback (again after a reconnect: the same call keeps its status line).
+   * @param {Task} task
+   */
   show(task) {
     const same = this.task !== null && this.task.call === task.call;
     this.task = task;
     const patient = task.patient || {};
     const callback = patient.callback || {};
-    this.shownAt = Date.now();
+    /** @type {number | undefined} when the task was shown (its wait counts on from then) */
+    this.shownAt = undefined;
     this.draw();
     // Ringing is the first thing to do for a page call-back; a second one for a phone.
     this.ringButton.classList.toggle("button-primary", callback.mode === "page");
@@ -63,7 +74,10 @@ export class CallbackTask {
     this.drawHow(patient.callback || {});
   }
 
-  /** What to do first: the number to phone (a tel: link), or ring their page. */
+  /**
+   * What to do first: the number to phone (a tel: link), or ring their page.
+   * @param {{mode?: string, phone?: string}} callback  how the patient asked to be reached
+   */
   drawHow({ mode, phone }) {
     const how = byId("callback-how");
     how.replaceChildren();
@@ -98,7 +112,11 @@ export class CallbackTask {
     this.ringButton.disabled = false;
   }
 
-  /** agent.ring failed: not_connected means the page is closed. */
+  /**
+   * agent.ring failed: not_connected means the page is closed.
+   * @param {string} code
+   * @param {string} [message]  the desk's words
+   */
   ringFailed(code, message) {
     clearTimeout(this.ringTimer);
     if (code === "not_connected") {

@@ -1,3 +1,4 @@
+// @ts-check
 // What an agent sees of a patient (from agent.offer and call.started): first name,
 // reason, language, wait, needs, flags, hand-off note. All of it is text from people
 // or the desk, so every value goes in with textContent; the labels come from the
@@ -6,15 +7,23 @@
 import { clock, make } from "../lib/dom.js";
 import { has, t } from "../lib/i18n.js";
 
-/** A catalogue message for a code (`<prefix>.<code>`), or the code when there is none. */
+/** @typedef {import("../lib/protocol.js").PatientContext} PatientContext */
+
+/**
+ * A catalogue message for a code (`<prefix>.<code>`), or the code when there is none.
+ * @param {string} prefix
+ * @param {string} code
+ */
 function named(prefix, code) {
   return has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : code;
 }
 
+/** @param {string | undefined} code  "": not given */
 export function languageName(code) {
   return code ? named("agent.language", code) : "—";
 }
 
+/** @param {string} flag */
 export function flagText(flag) {
   return named("agent.flag", flag);
 }
@@ -22,9 +31,13 @@ export function flagText(flag) {
 /**
  * Fill a <dl> with the patient's context. `waitedAt` is when waited_s was measured
  * (ms); the wait is shown as of now.
+ * @param {HTMLElement} list  a <dl>
+ * @param {PatientContext} patient
+ * @param {number} [waitedAt]
  */
 export function renderContext(list, patient, waitedAt = Date.now()) {
   const waited = (patient.waited_s || 0) + Math.max(0, (Date.now() - waitedAt) / 1000);
+  /** @type {[string, string][]} */
   const rows = [];
   if (patient.emergency_words && patient.emergency_words.length) {
     rows.push([

@@ -1,3 +1,4 @@
+// @ts-check
 // The agent console: status, offers, the call, wrap-up, the queues served.
 //
 // This module owns the session and the socket and is the one place where each
@@ -5,11 +6,12 @@
 // client half of docs/protocol.md for agents).
 
 import { ApiError } from "../lib/api.js";
+import { callHandlers } from "../lib/call-view.js";
 import { Chime } from "../lib/chime.js";
 import { byId, setText, show } from "../lib/dom.js";
 import * as i18n from "../lib/i18n.js";
 import { t } from "../lib/i18n.js";
-import { Protocol } from "../lib/protocol.js";
+import { dispatch, Protocol } from "../lib/protocol.js";
 import { openSession, takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
 import { StaffMessageForm } from "../lib/staff-message.js";
@@ -22,15 +24,30 @@ import { WrapupForm } from "./wrapup.js";
 
 const linkToken = takeFragmentToken();
 
-const page = { session: null, state: "offline", replies: new Map(), fatal: false };
+/** @typedef {import("../lib/protocol.js").ServerMessages} ServerMessages */
+
+const page = {
+  /** @type {import("../lib/protocol.js").Session | null} */
+  session: null,
+  state: "offline",
+  /** @type {Map<string, string>} message id → what it was for (errors come back with `ref`) */
+  replies: new Map(),
+  fatal: false,
+};
 const chime = new Chime();
 const socket = new DeskSocket({
   role: "agent",
-  onMessage: (message) => receive(message),
+  onMessage: (message) => dispatch(handlers, message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
 const protocol = new Protocol(socket);
 
+/**
+ * A message was sent (its id), or not (null: not connected): an error will say what
+ * it was for.
+ * @param {string | null} id
+ * @param {string} purpose
+ */
 function sent(id, purpose) {
   if (id === null) {
     problem(purpose, t("agent.error.not_connected"));
@@ -51,7 +68,9 @@ globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.p
 
 // -- messages from the desk -------------------------------------------------------
 
+/** @type {import("../lib/protocol.js").Handlers} */
 const handlers = {
+  ...callHandlers(call),
   welcome(message) {
     page.session = message.session;
     setText(byId("agent-name"), message.session.name || "");
@@ -69,6 +88,7 @@ const handlers = {
     offer.show(message);
   },
   "agent.offer_cancelled"(message) {
+    /** @type {Record<string, string>} */
     const reasons = { patient_left: "agent.cancelled.patient_left", revoked: "agent.cancelled.revoked" };
     offer.close(t(reasons[message.reason] ?? "agent.cancelled.expired"));
   },
@@ -98,24 +118,6 @@ const handlers = {
     call.start(message);
     layout();
   },
-  "call.sdp"(message) {
-    call.description(message.description);
-  },
-  "call.ice"(message) {
-    call.candidate(message.candidate);
-  },
-  "call.chat"(message) {
-    call.chat(message);
-  },
-  "call.peer"(message) {
-    call.peerStatus(message.status);
-  },
-  "call.peer_media"(message) {
-    call.peerMedia(message.state);
-  },
-  "call.hold"(message) {
-    call.hold(Boolean(message.on));
-  },
   "call.ended"() {
     callback.close();
     call.end();
@@ -123,11 +125,7 @@ const handlers = {
   },
 };
 
-function receive(message) {
-  const handler = Object.hasOwn(handlers, message.type) ? handlers[message.type] : null;
-  if (handler) handler(message);
-}
-
+/** @param {ServerMessages["agent.state"]} message */
 function agentState(message) {
   const previous = page.state;
   page.state = message.state;
@@ -171,6 +169,7 @@ function drawNotifications() {
 
 // -- errors -----------------------------------------------------------------------
 
+/** @param {ServerMessages["error"]} message */
 function deskError(message) {
   const purpose = message.ref ? page.replies.get(message.ref) : undefined;
   if (message.ref) page.replies.delete(message.ref);
@@ -185,6 +184,11 @@ function deskError(message) {
   problem(purpose, message.message || t("error.generic"));
 }
 
+/**
+ * Say what went wrong where it went wrong (else in the banner, for a moment).
+ * @param {string | undefined} purpose  what the message was for
+ * @param {string} text
+ */
 function problem(purpose, text) {
   if (purpose === "status") status.failed(text);
   else if (purpose === "transfer") call.transferFailed(text);
@@ -196,9 +200,14 @@ function problem(purpose, text) {
 }
 
 const BANNER_SHOWN_MS = 8000;
-let bannerTimer = null;
+/** @type {number | undefined} */
+let bannerTimer = undefined;
 
-/** The connection's state (until it changes), or a passing problem (a few seconds). */
+/**
+ * The connection's state (until it changes), or a passing problem (a few seconds).
+ * @param {string} text  "": none
+ * @param {{passing?: boolean}} [options]
+ */
 function banner(text, { passing = false } = {}) {
   const element = byId("connection-banner");
   clearTimeout(bannerTimer);
@@ -207,6 +216,10 @@ function banner(text, { passing = false } = {}) {
   if (passing && text) bannerTimer = setTimeout(() => banner(""), BANNER_SHOWN_MS);
 }
 
+/**
+ * @param {string} state  the socket's
+ * @param {import("../lib/socket.js").StatusDetail} [detail]
+ */
 function connectionStatus(state, detail) {
   if (state === "open") {
     banner("");
@@ -223,6 +236,7 @@ function connectionStatus(state, detail) {
   }
 }
 
+/** @param {string} text */
 function fatal(text) {
   page.fatal = true;
   socket.stop();
@@ -248,17 +262,15 @@ function redraw() {
 }
 
 async function start() {
-  try {
-    await i18n.setLanguage(i18n.preferredLanguage());
-  } catch {
-    // The page is rendered in English already.
-  }
-  i18n.bindSwitch(byId("language-switch"));
+  await i18n.startLanguage(byId("language-switch", HTMLSelectElement));
   i18n.onLanguageChange(() => redraw());
   byId("notify-enable").addEventListener("click", () => userGesture());
   drawNotifications();
+  /** @type {import("../lib/protocol.js").Session} */
+  let session;
   try {
-    page.session = await openSession(linkToken, "agent");
+    session = await openSession(linkToken, "agent");
+    page.session = session;
   } catch (error) {
     let text = t("agent.error.no_link");
     if (error instanceof ApiError && error.status === 0) {
@@ -269,11 +281,11 @@ async function start() {
     fatal(text);
     return;
   }
-  if (page.session.role !== "agent") {
+  if (session.role !== "agent") {
     fatal(t("agent.error.not_agent"));
     return;
   }
-  setText(byId("agent-name"), page.session.name || "");
+  setText(byId("agent-name"), session.name || "");
   show(byId("console"), true);
   socket.start();
 }

@@ -1,10 +1,14 @@
+// @ts-check
 // An offer (agent.offer): who the patient is, a countdown to the deadline, accept or
 // decline. It arrives with a chime and, when the agent allowed it, a desktop
 // notification (the tab may be in the background).
 
 import { byId, setText, show } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
+import { notify } from "../lib/notify.js";
 import { renderContext } from "./context.js";
+
+/** @typedef {import("../lib/protocol.js").Offer} Offer */
 
 export class OfferPanel {
   /**
@@ -16,9 +20,13 @@ export class OfferPanel {
   constructor({ protocol, sent, chime }) {
     this.protocol = protocol;
     this.chime = chime;
+    /** @type {Offer | null} */
     this.offer = null;
     this.deadline = 0;
-    this.timer = null;
+    this.received = 0;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    /** @type {Notification | null} */
     this.notification = null;
     this.panel = byId("offer-panel");
     byId("offer-accept").addEventListener("click", () => {
@@ -28,7 +36,8 @@ export class OfferPanel {
     });
     byId("offer-decline").addEventListener("click", () => {
       if (!this.offer) return;
-      sent(protocol.agentDecline(this.offer.token, byId("decline-reason").value), "decline");
+      const reason = byId("decline-reason", HTMLSelectElement).value;
+      sent(protocol.agentDecline(this.offer.token, reason), "decline");
     });
   }
 
@@ -36,7 +45,10 @@ export class OfferPanel {
     return this.offer !== null;
   }
 
-  /** agent.offer */
+  /**
+   * agent.offer
+   * @param {Offer} offer
+   */
   show(offer) {
     const fresh = !this.offer || this.offer.token !== offer.token;
     this.offer = offer;
@@ -62,6 +74,7 @@ export class OfferPanel {
     const offer = this.offer;
     const patient = offer.patient || {};
     renderContext(byId("offer-context"), patient, this.received);
+    /** @type {Record<string, string>} */
     const heading = { transfer: "agent.offer.transfer", callback: "agent.offer.callback" };
     setText(byId("offer-heading"), t(heading[offer.kind] || "agent.offer.heading"));
     const emergency = (patient.flags || []).includes("emergency") ? t("agent.offer.emergency") : "";
@@ -81,29 +94,25 @@ export class OfferPanel {
     if (left === 0) clearInterval(this.timer);
   }
 
+  /** @param {Offer} offer */
   notify(offer) {
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
     const patient = offer.patient || {};
-    try {
-      this.notification = new Notification(t("agent.offer.notification"), {
-        body: t("agent.offer.notification_body", {
-          name: patient.name || t("agent.offer.a_patient"),
-          queue: offer.queue,
-          seconds: Math.round((offer.expires_in_ms || 0) / 1000),
-        }),
-        tag: "videodesk-offer",
-        requireInteraction: true,
-      });
-      this.notification.addEventListener("click", () => {
-        window.focus();
-        byId("offer-accept").focus();
-      });
-    } catch {
-      // Some browsers only allow notifications from a service worker.
-    }
+    const notification = notify(t("agent.offer.notification"), {
+      body: t("agent.offer.notification_body", {
+        name: patient.name || t("agent.offer.a_patient"),
+        queue: offer.queue,
+        seconds: Math.round((offer.expires_in_ms || 0) / 1000),
+      }),
+      tag: "videodesk-offer",
+      focus: "offer-accept",
+    });
+    if (notification) this.notification = notification;
   }
 
-  /** The offer is over: accepted, declined, expired, cancelled (with a note to show). */
+  /**
+   * The offer is over: accepted, declined, expired, cancelled (with a note to show).
+   * @param {string} [outcome]
+   */
   close(outcome = "") {
     this.offer = null;
     clearInterval(this.timer);

@@ -1,3 +1,4 @@
+// @ts-check
 // The queues an agent serves (agent.queues): how many wait, the oldest wait, and
 // who is waiting (first name and reason, as text).
 
@@ -5,9 +6,13 @@ import { byId, clock, make } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
 import { flagText, languageName } from "./context.js";
 
+/** @type {import("../lib/protocol.js").QueueSummary[] | null} */
 let shown = null;
 
-/** Draw the queues (again with the last ones, after a language change, when none given). */
+/**
+ * Draw the queues (again with the last ones, after a language change, when none given).
+ * @param {import("../lib/protocol.js").QueueSummary[] | null} [queues]
+ */
 export function renderQueues(queues = shown) {
   if (queues === null) return;
   shown = queues;

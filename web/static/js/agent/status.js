@@ -1,3 +1,4 @@
+// @ts-check
 // The agent's status (available, away with a reason, offline), shown from
 // agent.state and changed with agent.status; the control lives in the page header.
 // Choosing "Available" is also the tap that lets the page make sounds and ask for
@@ -8,12 +9,18 @@ import { has, render, t } from "../lib/i18n.js";
 
 const STATES = ["offline", "available", "offered", "in_call", "wrap_up", "away"];
 
-/** A state's label (agent.state.<state>), or the state itself for one the page does not know. */
+/**
+ * A state's label (agent.state.<state>), or the state itself for one the page does not know.
+ * @param {string} state
+ */
 export function stateLabel(state) {
   return STATES.includes(state) ? t(`agent.state.${state}`) : String(state).replaceAll("_", " ");
 }
 
-/** An away reason's words (agent.away.<reason>, lower case in the status line). */
+/**
+ * An away reason's words (agent.away.<reason>, lower case in the status line).
+ * @param {string} reason
+ */
 export function awayReason(reason) {
   return has(`agent.away.${reason}`) ? t(`agent.away.${reason}`) : reason.replaceAll("_", " ");
 }
@@ -26,26 +33,30 @@ export class StatusPanel {
    * @param {() => void} options.onGesture  unlock sound, ask for notifications
    */
   constructor({ protocol, sent, onGesture }) {
+    /** @type {import("../lib/protocol.js").AgentState} */
     this.state = { state: "offline", reason: "", since_ms: 0 };
     this.signedOutNow = false;
     this.text = byId("status-text");
     this.buttons = {
-      available: byId("status-available"),
-      away: byId("status-away"),
-      offline: byId("status-offline"),
+      available: byId("status-available", HTMLButtonElement),
+      away: byId("status-away", HTMLButtonElement),
+      offline: byId("status-offline", HTMLButtonElement),
     };
     for (const [status, button] of Object.entries(this.buttons)) {
       button.addEventListener("click", () => {
         onGesture();
         show(byId("status-error"), false);
-        const reason = status === "away" ? byId("away-reason").value : undefined;
+        const reason = status === "away" ? byId("away-reason", HTMLSelectElement).value : undefined;
         sent(protocol.agentStatus(status, reason), "status");
       });
     }
     setInterval(() => this.draw(), 1000);
   }
 
-  /** agent.state */
+  /**
+   * agent.state
+   * @param {import("../lib/protocol.js").AgentState} state
+   */
   update(state) {
     this.state = state;
     this.draw();
@@ -84,6 +95,7 @@ export class StatusPanel {
     );
   }
 
+  /** @param {string} message */
   failed(message) {
     const error = byId("status-error");
     setText(error, message);

@@ -1,3 +1,4 @@
+// @ts-check
 // The help pages (/help, /help/{slug}, and the not-found page): the reader's language
 // for the page's own text and for the articles, and on /help a search of the articles.
 // The query goes in a POST body (lib/articles.js), never in the address bar.
@@ -13,6 +14,11 @@ import * as i18n from "../lib/i18n.js";
 
 const rendered = document.documentElement.dataset.helpLanguage || "en";
 
+/**
+ * @param {string} query
+ * @param {HTMLElement} status
+ * @param {HTMLElement} results  a list
+ */
 async function search(query, status, results) {
   if (!query) {
     i18n.render(status, "help.search.empty");
@@ -41,14 +47,17 @@ async function search(query, status, results) {
   else i18n.render(status, "help.search.found", { count: articles.length });
 }
 
-/** This page in another language (its path kept, ?lang= replaced). */
+/**
+ * This page in another language (its path kept, ?lang= replaced).
+ * @param {string} lang
+ */
 function showIn(lang) {
   if (lang === rendered) return;
   location.replace(helpPage(location.pathname, lang));
 }
 
 async function start() {
-  const asked = new URLSearchParams(location.search).get("lang");
+  const asked = new URLSearchParams(location.search).get("lang") ?? "";
   const chosen = i18n.LANGUAGES.includes(asked);
   try {
     await i18n.setLanguage(chosen ? asked : i18n.preferredLanguage(), { remember: chosen });
@@ -57,12 +66,12 @@ async function start() {
     // The page's own text stays as rendered (English), its articles too.
   }
   i18n.onLanguageChange(showIn);
-  i18n.bindSwitch(document.getElementById("language-switch"));
+  i18n.bindSwitch(/** @type {HTMLSelectElement} */ (document.getElementById("language-switch")));
   const form = document.getElementById("help-search-form");
-  if (!form) return;
-  const input = document.getElementById("help-search");
-  const status = document.getElementById("help-search-status");
-  const results = document.getElementById("help-search-results");
+  if (!form) return; // an article's page, or the not-found page: no search
+  const input = /** @type {HTMLInputElement} */ (document.getElementById("help-search"));
+  const status = /** @type {HTMLElement} */ (document.getElementById("help-search-status"));
+  const results = /** @type {HTMLElement} */ (document.getElementById("help-search-results"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     search(input.value.trim(), status, results);

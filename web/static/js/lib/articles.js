@@ -1,3 +1,4 @@
+// @ts-check
 // Self-help articles in a page: a list of titles and summaries, each opening in place
 // to the full article (GET /api/v1/help/articles/{slug}), and search (POST
 // /api/v1/help/search: a patient may type something personal, so the query goes in a
@@ -19,44 +20,73 @@ const DEFAULT_LANGUAGE = "en";
 
 let made = 0;
 
-/** A page-unique id for elements made from code (aria-controls, aria-labelledby). */
+/** @typedef {import("./protocol.js").ArticleSummary} ArticleSummary */
+/** @typedef {ArticleSummary & {html: string}} Article  an article with its body */
+
+/**
+ * A page-unique id for elements made from code (aria-controls, aria-labelledby).
+ * @param {string} prefix
+ */
 export function uniqueId(prefix) {
   made += 1;
   return `${prefix}-${made}`;
 }
 
-/** The address of a help page (/help, /help/{slug}) in a language: English needs no ?lang. */
+/**
+ * The address of a help page (/help, /help/{slug}) in a language: English needs no ?lang.
+ * @param {string} path
+ * @param {string} [lang]
+ */
 export function helpPage(path, lang = language()) {
   return lang === DEFAULT_LANGUAGE ? path : `${path}?lang=${encodeURIComponent(lang)}`;
 }
 
+/**
+ * @param {string} path
+ * @param {string} lang
+ */
 function inLanguage(path, lang) {
   return `${path}?lang=${encodeURIComponent(lang)}`;
 }
 
-/** One article ({slug, title, summary, lang, html}) in `lang` (else in English). */
+/**
+ * One article ({slug, title, summary, lang, html}) in `lang` (else in English).
+ * @param {string} slug
+ * @param {string} [lang]
+ * @returns {Promise<Article>}
+ */
 export async function fetchArticle(slug, lang = language()) {
   return requestJson("GET", inLanguage(`/api/v1/help/articles/${encodeURIComponent(slug)}`, lang));
 }
 
-/** The articles matching a query, shown in `lang`, best first. */
+/**
+ * The articles matching a query, shown in `lang`, best first.
+ * @param {string} query
+ * @param {string} [lang]
+ * @returns {Promise<ArticleSummary[]>}
+ */
 export async function searchArticles(query, lang = language()) {
+  /** @type {{articles?: ArticleSummary[]} | null} */
   const reply = await requestJson("POST", inLanguage("/api/v1/help/search", lang), {
     body: { q: query },
   });
   return (reply && reply.articles) || [];
 }
 
-/** @typedef {{slug: string, title: string, summary: string, lang: string}} ArticleSummary */
-
 /** @type {Map<string, Promise<Map<string, ArticleSummary>>>} lang → its articles by slug */
 const listed = new Map();
 
-/** Every article's title and summary in `lang`, by slug (read once per page and language). */
+/**
+ * Every article's title and summary in `lang`, by slug (read once per page and language).
+ * @param {string} lang
+ * @returns {Promise<Map<string, ArticleSummary>>}
+ */
 function articlesIn(lang) {
   let articles = listed.get(lang);
   if (!articles) {
-    articles = requestJson("GET", inLanguage("/api/v1/help/articles", lang)).then(
+    /** @type {Promise<{articles?: ArticleSummary[]} | null>} */
+    const reply = requestJson("GET", inLanguage("/api/v1/help/articles", lang));
+    articles = reply.then(
       (reply) => new Map(((reply && reply.articles) || []).map((a) => [a.slug, a])),
     );
     articles.catch(() => listed.delete(lang)); // asked again next time
@@ -69,6 +99,9 @@ function articlesIn(lang) {
  * These articles as `lang` has them: the desk may have sent them in another (a
  * suggestion matched in the language the patient joined with). As they came when the
  * list cannot be read.
+ * @param {ArticleSummary[]} articles
+ * @param {string} lang
+ * @returns {Promise<ArticleSummary[]>}
  */
 async function localised(articles, lang) {
   if (articles.every((article) => article.lang === lang)) return articles;
@@ -96,34 +129,50 @@ const SAFE_LINK = /^(https?:|mailto:|tel:|\/(?!\/)|#)/i;
  * and kept to the elements Markdown makes, without attributes but a checked href.
  * Headings move down `shift` levels to sit under the page's own headings; links open
  * in a new tab (a waiting patient must not navigate away from their place).
+ * @param {HTMLElement} container
+ * @param {string} html
+ * @param {{shift?: number}} [options]
  */
 export function insertArticleHtml(container, html, { shift = 0 } = {}) {
   const inert = new DOMParser().parseFromString(String(html), "text/html");
   container.replaceChildren(...[...inert.body.childNodes].map((node) => clean(node, shift)));
 }
 
+/**
+ * A copy of a node of the inert document, kept to what Markdown makes.
+ * @param {Node} node
+ * @param {number} shift  heading levels down
+ * @returns {Node}
+ */
 function clean(node, shift) {
-  if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
-  if (node.nodeType !== Node.ELEMENT_NODE || !ALLOWED.has(node.tagName)) {
+  if (node.nodeType === Node.TEXT_NODE) {
+    return document.createTextNode(/** @type {string} a text node's */ (node.textContent));
+  }
+  const source = /** @type {Element} */ (node);
+  if (node.nodeType !== Node.ELEMENT_NODE || !ALLOWED.has(source.tagName)) {
     return document.createTextNode(node.textContent || "");
   }
-  let tag = node.tagName;
+  let tag = source.tagName;
   if (/^H[1-6]$/.test(tag)) tag = `H${Math.min(6, Number(tag[1]) + shift)}`;
-  if (tag === "IMG") return document.createTextNode(node.getAttribute("alt") || "");
+  if (tag === "IMG") return document.createTextNode(source.getAttribute("alt") || "");
   const element = document.createElement(tag);
   if (tag === "A") {
-    const href = node.getAttribute("href") || "";
+    const link = /** @type {HTMLAnchorElement} */ (element);
+    const href = source.getAttribute("href") || "";
     if (SAFE_LINK.test(href)) {
-      element.setAttribute("href", href);
-      element.target = "_blank";
-      element.rel = "noopener noreferrer";
+      link.setAttribute("href", href);
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
     }
   }
   element.append(...[...node.childNodes].map((child) => clean(child, shift)));
   return element;
 }
 
-/** The lists on the page, re-shown in the new language when it changes. */
+/**
+ * The lists on the page, re-shown in the new language when it changes.
+ * @type {Set<ArticleList>}
+ */
 const lists = new Set();
 
 onLanguageChange((lang) => {
@@ -153,8 +202,11 @@ export class ArticleList {
     lists.add(this);
   }
 
-  /** Show these articles ([{slug, title, summary, lang}]) in the page's language,
-   * replacing what was there. */
+  /**
+   * Show these articles ([{slug, title, summary, lang}]) in the page's language,
+   * replacing what was there.
+   * @param {ArticleSummary[]} articles
+   */
   async show(articles) {
     const mine = ++this.shown;
     const lang = language();
@@ -168,6 +220,7 @@ export class ArticleList {
     return this.list.children.length;
   }
 
+  /** @param {ArticleSummary} article */
   item(article) {
     const item = make("li", { className: "article" });
     item.dataset.slug = article.slug;
@@ -187,18 +240,25 @@ export class ArticleList {
     return item;
   }
 
-  /** An item's title and summary, in the article's language. */
+  /**
+   * An item's title and summary, in the article's language.
+   * @param {HTMLElement} item  made by item()
+   * @param {ArticleSummary} article
+   */
   describe(item, { title, summary, lang }) {
-    const heading = item.querySelector(".article-title");
+    const heading = /** @type {HTMLElement} */ (item.querySelector(".article-title"));
     heading.setAttribute("lang", lang || DEFAULT_LANGUAGE);
-    heading.querySelector(".article-toggle").textContent = title;
-    const line = item.querySelector(".article-summary");
+    /** @type {HTMLElement} */ (heading.querySelector(".article-toggle")).textContent = title;
+    const line = /** @type {HTMLElement} */ (item.querySelector(".article-summary"));
     line.setAttribute("lang", lang || DEFAULT_LANGUAGE);
     line.textContent = summary || "";
     line.hidden = !summary;
   }
 
-  /** The page's language changed: the same articles in it, open ones read again. */
+  /**
+   * The page's language changed: the same articles in it, open ones read again.
+   * @param {string} lang
+   */
   async relabel(lang) {
     if (this.size === 0) return;
     let known;
@@ -208,17 +268,24 @@ export class ArticleList {
       return; // they stay as they are
     }
     if (lang !== language()) return; // switched again meanwhile
-    for (const item of this.list.querySelectorAll(":scope > .article")) {
-      const article = known.get(item.dataset.slug);
+    for (const item of /** @type {NodeListOf<HTMLElement>} */ (
+      this.list.querySelectorAll(":scope > .article")
+    )) {
+      const article = known.get(item.dataset.slug ?? "");
       if (!article) continue;
       this.describe(item, article);
-      const body = item.querySelector(".article-body");
+      const body = /** @type {HTMLElement} */ (item.querySelector(".article-body"));
       delete body.dataset.loaded;
       delete body.dataset.loading; // a load under way is in the old language
       if (!body.hidden) this.load(body, article.slug);
     }
   }
 
+  /**
+   * @param {HTMLButtonElement} toggle
+   * @param {HTMLElement} body
+   * @param {string} slug
+   */
   toggle(toggle, body, slug) {
     const open = toggle.getAttribute("aria-expanded") !== "true";
     toggle.setAttribute("aria-expanded", String(open));
@@ -226,6 +293,10 @@ export class ArticleList {
     if (open && body.dataset.loaded !== "1") this.load(body, slug);
   }
 
+  /**
+   * @param {HTMLElement} body
+   * @param {string} slug
+   */
   async load(body, slug) {
     const lang = language();
     body.dataset.loading = lang;
@@ -252,7 +323,10 @@ export class ArticleList {
     if (this.onResolved) body.append(this.resolveControls(slug));
   }
 
-  /** "This answered my question" → a confirmation → onResolved(slug). */
+  /**
+   * "This answered my question" → a confirmation → onResolved(slug).
+   * @param {string} slug
+   */
   resolveControls(slug) {
     const box = make("div", { className: "article-resolve" });
     const ask = label(make("button", { className: "button button-secondary" }), "help.answered");
@@ -276,7 +350,7 @@ export class ArticleList {
       ask.hidden = false;
       ask.focus();
     });
-    yes.addEventListener("click", () => this.onResolved(slug));
+    yes.addEventListener("click", () => this.onResolved?.(slug)); // set: load() checked
     box.append(ask, confirm);
     return box;
   }

@@ -1,7 +1,10 @@
+// @ts-check
 // The chat of a call (call.chat both ways, the history resent on reconnect).
 // Messages are text: each goes into the page through textContent.
 
 import { make, timeOfDay } from "./dom.js";
+
+/** @typedef {import("./protocol.js").ChatMessage} ChatMessage */
 
 export class ChatView {
   /**
@@ -18,6 +21,7 @@ export class ChatView {
     this.input = input;
     this.who = who;
     this.self = self;
+    /** @type {ChatMessage[]} */
     this.messages = [];
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -30,12 +34,14 @@ export class ChatView {
     });
   }
 
+  /** @param {ChatMessage} message */
   add(message) {
     this.messages.push(message);
     this.log.append(this.render(message));
     this.log.scrollTop = this.log.scrollHeight;
   }
 
+  /** @param {ChatMessage} message */
   render({ from, text, at }) {
     const mine = from === this.self;
     const item = make("li", { className: `chat-message ${mine ? "chat-mine" : "chat-theirs"}` });
@@ -50,7 +56,10 @@ export class ChatView {
     return item;
   }
 
-  /** Show the history the desk resent (after a reconnect), replacing what is shown. */
+  /**
+   * Show the history the desk resent (after a reconnect), replacing what is shown.
+   * @param {ChatMessage[]} [history]
+   */
   reset(history = []) {
     this.messages = [];
     this.log.replaceChildren();

@@ -1,8 +1,10 @@
+// @ts-check
 // A short two-tone chime made with WebAudio (no audio files). Browsers only let a
 // page make sound after a tap or key press, so unlock() is called from one.
 
 export class Chime {
   constructor() {
+    /** @type {AudioContext | null} */
     this.context = null;
   }
 

@@ -4,6 +4,10 @@
 // browser (Intl), so every catalogue language gets them right without a list here.
 
 // 1 January 2024 was a Monday: day d (0 = Monday) is 1 + d January 2024.
+/**
+ * @param {number} day
+ * @param {string} lang
+ */
 function dayName(day, lang) {
   const date = new Date(Date.UTC(2024, 0, 1 + day, 12));
   return new Intl.DateTimeFormat(lang, { weekday: "long", timeZone: "UTC" }).format(date);
@@ -12,7 +16,7 @@ function dayName(day, lang) {
 /**
  * @param {{periods: {days: number[], start: string, end: string}[]}} hours
  * @param {string} lang
- * @param {(key: string, params?: object) => string} t  the catalogue lookup
+ * @param {(key: string, params?: import("./i18n.js").Params) => string} t  the catalogue lookup
  */
 export function hoursText(hours, lang, t) {
   return hours.periods

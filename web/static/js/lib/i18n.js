@@ -1,3 +1,4 @@
+// @ts-check
 // Patient-facing text: message catalogues in /static/i18n/<lang>.json, picked from
 // navigator.languages, switchable on the page. The template is rendered in English;
 // elements marked data-i18n="key" (text) or data-i18n-label="key" (aria-label) are
@@ -8,10 +9,15 @@
 export const LANGUAGES = ["en", "es"];
 const STORAGE_KEY = "vd.language";
 
+/** @typedef {Record<string, string | number>} Params  a message's {placeholders} */
+
+/** @type {Record<string, string>} the catalogue: key → message */
 let messages = {};
 let current = "en";
+/** @type {((lang: string) => void)[]} */
 const listeners = [];
 // Elements whose text was set from code: [key, params], redrawn on a language change.
+/** @type {Map<HTMLElement, [string, Params]>} */
 const rendered = new Map();
 
 /** The reader's language: their earlier choice on this tab, else the browser's list. */
@@ -29,7 +35,11 @@ export function language() {
   return current;
 }
 
-/** Load a catalogue and re-translate the page (sets <html lang>). */
+/**
+ * Load a catalogue and re-translate the page (sets <html lang>).
+ * @param {string} lang
+ * @param {{remember?: boolean}} [options]  keep the choice for this tab
+ */
 export async function setLanguage(lang, { remember = false } = {}) {
   if (!LANGUAGES.includes(lang)) lang = "en";
   const folder = document.documentElement.dataset.catalogue;
@@ -52,7 +62,12 @@ export async function setLanguage(lang, { remember = false } = {}) {
   for (const listener of listeners) listener(lang);
 }
 
-/** A message with {placeholders} filled in (values are text, shown with textContent). */
+/**
+ * A message with {placeholders} filled in (values are text, shown with textContent).
+ * @param {string} key
+ * @param {Params} [params]
+ * @returns {string}
+ */
 export function t(key, params = {}) {
   const template = Object.hasOwn(messages, key) ? messages[key] : key;
   return template.replace(/\{(\w+)\}/g, (whole, name) =>
@@ -64,6 +79,9 @@ export function t(key, params = {}) {
  * Show a catalogue message in an element (textContent), kept in the reader's language
  * when it changes; key null empties the element. The DOM is touched only when the text
  * changes, so a live region announces changes, not repeats.
+ * @param {HTMLElement} element
+ * @param {string | null} key
+ * @param {Params} [params]
  */
 export function render(element, key, params = {}) {
   delete element.dataset.i18n;
@@ -81,6 +99,10 @@ export function render(element, key, params = {}) {
  * A catalogue message without parameters for an element made from code: marked
  * data-i18n, so translate() re-fills it on a language change (and nothing holds on to
  * the element once it leaves the page).
+ * @template {HTMLElement} E
+ * @param {E} element
+ * @param {string} key
+ * @returns {E}
  */
 export function label(element, key) {
   delete element.dataset.i18nLabel;
@@ -89,25 +111,47 @@ export function label(element, key) {
   return element;
 }
 
+/** @param {string} key */
 export function has(key) {
   return Object.hasOwn(messages, key);
 }
 
+/** @param {Document | HTMLElement} root */
 export function translate(root) {
   for (const element of root.querySelectorAll("[data-i18n]")) {
-    element.textContent = t(element.dataset.i18n);
+    element.textContent = t(/** @type {HTMLElement} */ (element).dataset.i18n ?? "");
   }
   for (const element of root.querySelectorAll("[data-i18n-label]")) {
-    element.setAttribute("aria-label", t(element.dataset.i18nLabel));
+    element.setAttribute("aria-label", t(/** @type {HTMLElement} */ (element).dataset.i18nLabel ?? ""));
   }
 }
 
-/** Called after every language change (to redraw text set from code). */
+/**
+ * Called after every language change (to redraw text set from code).
+ * @param {(lang: string) => void} listener
+ */
 export function onLanguageChange(listener) {
   listeners.push(listener);
 }
 
-/** Wire a <select> as the page's language switch. */
+/**
+ * A page's start: the reader's language (the page stays in English, as rendered, when
+ * its catalogue cannot be read), and `select` as the page's language switch.
+ * @param {HTMLSelectElement} select
+ */
+export async function startLanguage(select) {
+  try {
+    await setLanguage(preferredLanguage());
+  } catch {
+    // The page is rendered in English already.
+  }
+  bindSwitch(select);
+}
+
+/**
+ * Wire a <select> as the page's language switch.
+ * @param {HTMLSelectElement} select
+ */
 export function bindSwitch(select) {
   select.value = current;
   select.addEventListener("change", () => {

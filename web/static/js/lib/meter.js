@@ -1,3 +1,4 @@
+// @ts-check
 // A microphone level meter: WebAudio AnalyserNode → a <meter> element (0–100).
 // Browsers start an AudioContext suspended until the person interacts with the
 // page, so the meter resumes it on the first tap or key press.
@@ -5,16 +6,21 @@
 const SAMPLE_EVERY_MS = 100;
 
 export class LevelMeter {
+  /** @param {HTMLMeterElement} meter */
   constructor(meter) {
     this.meter = meter;
+    /** @type {AudioContext | null} */
     this.context = null;
+    /** @type {MediaStreamAudioSourceNode | null} */
     this.source = null;
-    this.timer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
     this.resume = () => {
       if (this.context && this.context.state === "suspended") this.context.resume();
     };
   }
 
+  /** @param {MediaStreamTrack | null} track  the microphone's */
   start(track) {
     this.stop();
     if (!track || !window.AudioContext) return;
@@ -42,7 +48,7 @@ export class LevelMeter {
 
   stop() {
     clearInterval(this.timer);
-    this.timer = null;
+    this.timer = undefined;
     if (this.source) this.source.disconnect();
     this.source = null;
     this.meter.value = 0;

@@ -1,3 +1,4 @@
+// @ts-check
 // One WebRTC peer connection of a call, with "perfect negotiation" (MDN's pattern):
 // both sides may make offers; on a collision the impolite side (the agent, who also
 // starts the call) ignores the other's offer and the polite side (the patient) rolls
@@ -12,19 +13,35 @@
 const DISCONNECTED_GRACE_MS = 2500;
 const STATS_EVERY_MS = 2000;
 
+/** @typedef {import("./media.js").Kind} Kind */
+/** @typedef {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null}} Tracks */
+/** @typedef {{rtt: number | null, received: number, lost: number, framesDecoded: number}} Sample */
+/**
+ * The connection's quality: "good", "fair", "poor" or "unknown", with the figures.
+ * @typedef {{level: string, rtt: number | null, loss: number | null, framesDecoded: number}} Quality
+ */
+
+/**
+ * A transceiver's `stopped` (Chromium still has it; the standard's typings no longer do).
+ * @param {RTCRtpTransceiver} transceiver
+ */
+function isStopped(transceiver) {
+  return Boolean(/** @type {{stopped?: boolean}} */ (/** @type {unknown} */ (transceiver)).stopped);
+}
+
 export class CallPeer {
   /**
    * @param {object} options
-   * @param {object} options.ice  {iceServers, iceTransportPolicy} from call.started
+   * @param {import("./protocol.js").IceConfig | null | undefined} options.ice  from call.started
    * @param {boolean} options.polite
    * @param {boolean} options.initiator
-   * @param {(kind: string, payload: object|null) => void} options.signal
+   * @param {(kind: "description" | "candidate", payload: RTCSessionDescription | RTCIceCandidate | null) => void} options.signal
    *   sends "description" or "candidate" to the other party
    * @param {(stream: MediaStream) => void} options.onRemoteStream
    * @param {(state: string) => void} options.onState
    *   "connecting", "connected", "reconnecting", "failed", "closed"
-   * @param {(quality: object) => void} [options.onQuality]
-   * @param {{audio: MediaStreamTrack|null, video: MediaStreamTrack|null}} [options.tracks]
+   * @param {(quality: Quality) => void} [options.onQuality]
+   * @param {Partial<Tracks>} [options.tracks]
    *   what to send from the start (more can follow with setTrack)
    */
   constructor({ ice, polite, initiator, signal, onRemoteStream, onState, onQuality, tracks }) {
@@ -36,12 +53,16 @@ export class CallPeer {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.settingRemoteAnswer = false;
+    /** @type {Tracks} */
     this.localTracks = { audio: null, video: null, ...tracks };
     // Remote descriptions and candidates are applied one at a time, in order.
+    /** @type {Promise<unknown>} */
     this.chain = Promise.resolve();
     this.remoteStream = new MediaStream();
     this.state = "connecting";
-    this.restartTimer = null;
+    /** @type {number | undefined} */
+    this.restartTimer = undefined;
+    /** @type {Sample | null} */
     this.lastSample = null;
     this.pc = new RTCPeerConnection({
       iceServers: (ice && ice.iceServers) || [],
@@ -61,23 +82,30 @@ export class CallPeer {
     pc.addEventListener("connectionstatechange", () => this.connectionChanged());
     if (initiator) {
       // The initiator decides the shape of the call: audio and video, both ways.
-      for (const kind of ["audio", "video"]) {
+      for (const kind of /** @type {Kind[]} */ (["audio", "video"])) {
         pc.addTransceiver(this.localTracks[kind] || kind, { direction: "sendrecv" });
       }
     }
     this.statsTimer = setInterval(() => this.sample(), STATS_EVERY_MS);
   }
 
+  /**
+   * @param {Kind} kind
+   * @returns {RTCRtpTransceiver | null}
+   */
   transceiver(kind) {
     return (
       this.pc
         .getTransceivers()
-        .find((t) => !t.stopped && t.receiver && t.receiver.track.kind === kind) || null
+        .find((t) => !isStopped(t) && t.receiver && t.receiver.track.kind === kind) || null
     );
   }
 
   /** Send this track for its kind (null: send nothing). No renegotiation unless a
-   * transceiver must start sending for the first time. */
+   * transceiver must start sending for the first time.
+   * @param {Kind} kind
+   * @param {MediaStreamTrack | null} track
+   */
   async setTrack(kind, track) {
     this.localTracks[kind] = track;
     const transceiver = this.transceiver(kind);
@@ -88,7 +116,10 @@ export class CallPeer {
     }
   }
 
-  /** Video on or off both ways (sound only on a poor network): renegotiates. */
+  /**
+   * Video on or off both ways (sound only on a poor network): renegotiates.
+   * @param {boolean} enabled
+   */
   async setVideo(enabled) {
     const transceiver = this.transceiver("video");
     if (transceiver === null) return;
@@ -111,7 +142,11 @@ export class CallPeer {
     }
   }
 
-  /** Run after everything queued before (a gate: the polite side queues its media). */
+  /**
+   * Run after everything queued before (a gate: the polite side queues its media).
+   * @param {() => unknown} work
+   * @returns {Promise<unknown>}
+   */
   enqueue(work) {
     const next = this.chain.then(work).catch((error) => {
       console.warn("videodesk: negotiation step failed", error);
@@ -120,11 +155,15 @@ export class CallPeer {
     return next;
   }
 
-  /** A description from the other party (call.sdp). */
+  /**
+   * A description from the other party (call.sdp).
+   * @param {RTCSessionDescriptionInit} description
+   */
   handleDescription(description) {
     return this.enqueue(() => this.applyDescription(description));
   }
 
+  /** @param {RTCSessionDescriptionInit} description */
   async applyDescription(description) {
     if (this.pc.signalingState === "closed") return;
     const pc = this.pc;
@@ -145,7 +184,7 @@ export class CallPeer {
 
   /** The polite side's transceivers come from the offer: start sending on them. */
   async attachToOffer() {
-    for (const kind of ["audio", "video"]) {
+    for (const kind of /** @type {Kind[]} */ (["audio", "video"])) {
       const track = this.localTracks[kind];
       const transceiver = this.transceiver(kind);
       if (transceiver === null) continue;
@@ -154,11 +193,15 @@ export class CallPeer {
     }
   }
 
-  /** A candidate from the other party (call.ice); null or "" marks the end. */
+  /**
+   * A candidate from the other party (call.ice); null or "" marks the end.
+   * @param {RTCIceCandidateInit | null} candidate
+   */
   handleCandidate(candidate) {
     return this.enqueue(() => this.applyCandidate(candidate));
   }
 
+  /** @param {RTCIceCandidateInit | null} candidate */
   async applyCandidate(candidate) {
     if (this.pc.signalingState === "closed") return;
     try {
@@ -201,6 +244,7 @@ export class CallPeer {
     else if (state === "closed") this.setState("closed");
   }
 
+  /** @param {string} state */
   setState(state) {
     if (this.state === state) return;
     this.state = state;
@@ -230,9 +274,15 @@ export class CallPeer {
   }
 }
 
-/** The numbers that matter from a getStats() report. */
+/**
+ * The numbers that matter from a getStats() report.
+ * @param {RTCStatsReport} report
+ * @returns {Sample}
+ */
 export function readStats(report) {
+  /** @type {Sample} */
   const sample = { rtt: null, received: 0, lost: 0, framesDecoded: 0 };
+  /** @type {string | null} */
   let pairId = null;
   report.forEach((entry) => {
     if (entry.type === "transport" && entry.selectedCandidatePairId) {
@@ -254,8 +304,14 @@ export function readStats(report) {
   return sample;
 }
 
-/** "good", "fair", "poor" or "unknown" from round trip and loss since the last sample. */
+/**
+ * "good", "fair", "poor" or "unknown" from round trip and loss since the last sample.
+ * @param {Sample} now
+ * @param {Sample | null} before
+ * @returns {Quality}
+ */
 export function assess(now, before) {
+  /** @type {number | null} */
   let loss = null;
   if (before) {
     const received = now.received - before.received;

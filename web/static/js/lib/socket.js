@@ -1,3 +1,4 @@
+// @ts-check
 // The page's one WebSocket to the desk (/ws), kept open: it reconnects with jittered
 // backoff after a drop, and the desk resends the full state on every new socket, so
 // nothing needs replaying. docs/protocol.md is the contract.
@@ -11,11 +12,18 @@ const PING_EVERY_MS = 15_000;
 const PONG_WITHIN_MS = 10_000;
 const FINAL_CODES = new Set([1008, 1009]);
 
+/**
+ * What comes with a status: the close code, and for "closed" the last error code, for
+ * "reconnecting" the delay before the next attempt.
+ * @typedef {{code: number, error?: string, delay?: number}} StatusDetail
+ */
+
 export class DeskSocket {
   /**
    * @param {object} options
-   * @param {(message: object) => void} options.onMessage  every message from the desk
-   * @param {(status: string, detail?: object) => void} [options.onStatus]
+   * @param {(message: import("./protocol.js").IncomingMessage) => void} options.onMessage
+   *   every message from the desk
+   * @param {(status: string, detail?: StatusDetail) => void} [options.onStatus]
    *   "connecting", "open" (after welcome), "reconnecting", "offline" (the browser says
    *   the network is gone), "closed" (final; detail has the close code and the last
    *   error code)
@@ -28,13 +36,17 @@ export class DeskSocket {
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.auth = auth;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.attempt = 0;
     this.sequence = 0;
     this.stopped = true;
-    this.timer = null;
-    this.pingTimer = null;
-    this.pongTimer = null;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    /** @type {number | undefined} */
+    this.pingTimer = undefined;
+    /** @type {number | undefined} */
+    this.pongTimer = undefined;
     this.lastError = "";
     this.welcomed = false;
     // Back online: the old socket may be half dead, so open a fresh one (the desk
@@ -66,7 +78,12 @@ export class DeskSocket {
     this.ws = null;
   }
 
-  /** Send a message; returns its id, or null when not connected (the caller says so). */
+  /**
+   * Send a message; returns its id, or null when not connected (the caller says so).
+   * @param {string} type
+   * @param {Record<string, unknown>} [fields]
+   * @returns {string | null}
+   */
   send(type, fields = {}) {
     if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return null;
     this.sequence += 1;
@@ -100,6 +117,10 @@ export class DeskSocket {
     ws.addEventListener("close", (event) => this.closed(ws, event));
   }
 
+  /**
+   * @param {WebSocket} ws
+   * @param {MessageEvent} event
+   */
   received(ws, event) {
     if (ws !== this.ws) return;
     let message;
@@ -120,6 +141,10 @@ export class DeskSocket {
     this.onMessage(message);
   }
 
+  /**
+   * @param {WebSocket} ws
+   * @param {CloseEvent} event
+   */
   closed(ws, event) {
     if (ws !== this.ws) return;
     this.ws = null;
@@ -151,6 +176,7 @@ export class DeskSocket {
     }
   }
 
+  /** @param {WebSocket} ws */
   startHeartbeat(ws) {
     this.stopHeartbeat();
     this.pingTimer = setInterval(() => {
@@ -172,7 +198,7 @@ export class DeskSocket {
   stopHeartbeat() {
     clearInterval(this.pingTimer);
     clearTimeout(this.pongTimer);
-    this.pingTimer = null;
-    this.pongTimer = null;
+    this.pingTimer = undefined;
+    this.pongTimer = undefined;
   }
 }

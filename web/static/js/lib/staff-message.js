@@ -1,3 +1,4 @@
+// @ts-check
 // A message from the desk to everyone waiting in one queue (staff.message; the desk
 // confirms with staff.sent and shows it to those patients as queue.notice). The same
 // form serves the agent console (the agent's queues) and the admin console (all);
@@ -14,9 +15,11 @@ export class StaffMessageForm {
    * @param {string} [options.prefix]  the ids: <prefix>-form, -queue, -text, -status
    */
   constructor({ protocol, sent, prefix = "notice" }) {
-    this.queue = byId(`${prefix}-queue`);
-    this.text = byId(`${prefix}-text`);
+    this.queue = byId(`${prefix}-queue`, HTMLSelectElement);
+    // A one-line input on the agent console, a text area on the admin's.
+    this.text = /** @type {HTMLInputElement | HTMLTextAreaElement} */ (byId(`${prefix}-text`));
     this.status = byId(`${prefix}-status`);
+    /** @type {string[]} */
     this.names = [];
     byId(`${prefix}-form`).addEventListener("submit", (event) => {
       event.preventDefault();
@@ -31,7 +34,10 @@ export class StaffMessageForm {
     });
   }
 
-  /** The queues that can be messaged. */
+  /**
+   * The queues that can be messaged.
+   * @param {string[]} names
+   */
   setQueues(names) {
     if (names.join() === this.names.join()) return;
     this.names = [...names];
@@ -41,12 +47,16 @@ export class StaffMessageForm {
     );
   }
 
-  /** staff.sent */
+  /**
+   * staff.sent
+   * @param {string} queue
+   */
   delivered(queue) {
     render(this.status, "staff.sent", { queue });
     this.text.value = "";
   }
 
+  /** @param {string} [message]  the desk's words (none: "not sent") */
   failed(message) {
     render(this.status, message ? null : "staff.not_sent");
     if (message) setText(this.status, message);

@@ -1,3 +1,4 @@
+// @ts-check
 // The waiting-room assistant: the patient asks (assistant.ask), the desk replies
 // (assistant.reply) with a kind, and this page words the reply from the catalogue:
 // `answer` (articles, opening in place), `unknown`, `medical` (never advice) or
@@ -16,6 +17,8 @@ import { label, language, render, t } from "../lib/i18n.js";
 
 const QUEUED = new Set(["waiting", "offered"]);
 
+/** @typedef {import("../lib/protocol.js").ServerMessages["assistant.reply"]} Reply */
+
 export class Assistant {
   /**
    * @param {object} options
@@ -29,12 +32,14 @@ export class Assistant {
     this.sent = sent;
     this.onResolved = onResolved;
     this.onJoin = onJoin;
+    /** @type {import("../lib/protocol.js").QueueState | null} */
     this.state = null;
     this.question = "";
     this.replies = byId("assistant-replies");
     this.announce = byId("assistant-announce");
-    this.input = byId("assistant-question");
+    this.input = byId("assistant-question", HTMLTextAreaElement);
     this.error = byId("assistant-error");
+    /** @type {{text: HTMLElement, join: HTMLButtonElement} | null} */
     this.human = null; // the current reply's "a person can help" line
     byId("assistant-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -54,12 +59,16 @@ export class Assistant {
     this.sent(this.protocol.assistantAsk(text, language()), "assistant");
   }
 
+  /** @param {string} key */
   failed(key) {
     render(this.error, key);
     show(this.error, true);
   }
 
-  /** assistant.reply */
+  /**
+   * assistant.reply
+   * @param {Reply} reply
+   */
   reply({ kind, articles }) {
     const reply = make("div", { className: "assistant-reply" });
     reply.dataset.kind = kind;
@@ -91,7 +100,10 @@ export class Assistant {
       kind === "emergency" ? "" : [t(replyKey(kind)), ...titles].join(" ");
   }
 
-  /** queue.state: the "a person can help" line follows the patient's place. */
+  /**
+   * queue.state: the "a person can help" line follows the patient's place.
+   * @param {import("../lib/protocol.js").QueueState} state
+   */
   update(state) {
     this.state = state;
     this.drawHuman();
@@ -112,11 +124,14 @@ export class Assistant {
   drawHuman() {
     if (!this.human) return;
     const { text, join } = this.human;
+    /** @type {{state?: string, position?: number}} */
     const state = this.state || {};
+    const position = state.position ?? 0;
     let queued = true;
-    if (QUEUED.has(state.state) && state.position === 1) render(text, "assistant.human.next");
-    else if (QUEUED.has(state.state) && state.position > 1) {
-      render(text, "assistant.human.queued", { position: state.position });
+    const inQueue = state.state !== undefined && QUEUED.has(state.state);
+    if (inQueue && position === 1) render(text, "assistant.human.next");
+    else if (inQueue && position > 1) {
+      render(text, "assistant.human.queued", { position });
     } else if (state.state === "callback_pending") render(text, "assistant.human.callback");
     else {
       render(text, "assistant.human.not_queued");
@@ -126,6 +141,7 @@ export class Assistant {
   }
 }
 
+/** @param {string} kind  the reply's */
 function replyKey(kind) {
   if (kind === "answer") return "assistant.answer";
   if (kind === "medical") return "assistant.medical";

@@ -1,9 +1,9 @@
+// @ts-check
 // The patient's side of a call: the agent's video, self view, mute, camera, sound
 // only, device switch, chat, connection quality, "Reconnecting…", end.
 // The patient is the polite peer: the agent offers, this page answers.
 
 import { CallView } from "../lib/call-view.js";
-import { ChatView } from "../lib/chat.js";
 import { byId, show } from "../lib/dom.js";
 import { onLanguageChange, render, t } from "../lib/i18n.js";
 import { LocalMedia, play } from "../lib/media.js";
@@ -16,22 +16,16 @@ export class PatientCall extends CallView {
    * @param {import("../lib/chime.js").Chime} options.chime  for new messages, if wanted
    */
   constructor({ protocol, media, chime }) {
-    super({ protocol, media });
+    super({
+      protocol,
+      media,
+      self: "patient",
+      who: (from) => (from === "patient" ? t("chat.you") : this.peerName || t("chat.agent")),
+      devices: { camera: "call-camera-select", microphone: "call-microphone-select" },
+    });
     this.peerName = "";
-    this.muted = false;
-    this.cameraOff = false;
-    this.audioOnly = false;
-    this.onHold = false;
     this.status = byId("call-status");
     this.quality = byId("call-quality");
-    this.chatView = new ChatView({
-      log: byId("chat-log"),
-      form: byId("chat-form"),
-      input: byId("chat-input"),
-      send: (text) => this.protocol.callChat(text) !== null,
-      who: (from) => (from === "patient" ? t("chat.you") : this.peerName || t("chat.agent")),
-      self: "patient",
-    });
     onLanguageChange(() => {
       this.chatView.redraw();
       this.labelRemote();
@@ -49,24 +43,19 @@ export class PatientCall extends CallView {
         if (this.chatVisible) this.markRead();
       }).observe(panel);
     }
-    byId("chat-sound").addEventListener("change", (event) => {
-      if (event.target.checked) this.chime.unlock();
+    const sound = byId("chat-sound", HTMLInputElement);
+    sound.addEventListener("change", () => {
+      if (sound.checked) this.chime.unlock();
     });
-    byId("mute-button").addEventListener("click", () => this.setMuted(!this.muted));
-    byId("camera-button").addEventListener("click", () => this.setCameraOff(!this.cameraOff));
     byId("audio-only-button").addEventListener("click", () => this.setAudioOnly(!this.audioOnly));
     byId("end-button").addEventListener("click", () => this.protocol.callBye());
-    byId("play-button").addEventListener("click", () => this.playRemote());
-    byId("call-camera-select").addEventListener("change", (event) =>
-      this.switchDevice("video", event.target.value),
-    );
-    byId("call-microphone-select").addEventListener("change", (event) =>
-      this.switchDevice("audio", event.target.value),
-    );
     this.drawControls();
   }
 
-  /** call.started (a new call, or the same call again after a reconnect). */
+  /**
+   * call.started (a new call, or the same call again after a reconnect).
+   * @param {import("../lib/protocol.js").CallStarted} message
+   */
   start(message) {
     const sameCall = message.call === this.callId && this.peer !== null;
     this.peerName = (message.peer && message.peer.name) || "";
@@ -78,7 +67,7 @@ export class PatientCall extends CallView {
     this.labelRemote();
     this.chatView.reset(message.history || []);
     this.hold(Boolean(message.on_hold));
-    if (sameCall && !["closed", "failed"].includes(this.peer.pc.connectionState)) {
+    if (sameCall && this.peer && !["closed", "failed"].includes(this.peer.pc.connectionState)) {
       return; // the socket came back; the media connection may never have dropped
     }
     if (!message.resumed) sessionStorage.removeItem("vd.surveyed");
@@ -93,13 +82,17 @@ export class PatientCall extends CallView {
     show(this.status, true);
   }
 
-  /** call.chat: shown, announced, and counted while the chat is out of sight. */
+  /**
+   * call.chat: shown, announced, and counted while the chat is out of sight.
+   * @override
+   * @param {import("../lib/protocol.js").ChatMessage} message
+   */
   chat(message) {
     super.chat(message);
     if (message.from === "patient") return;
     const who = this.peerName || t("chat.agent");
     byId("chat-announce").textContent = t("chat.announce", { name: who, text: message.text });
-    if (byId("chat-sound").checked) this.chime.ring();
+    if (byId("chat-sound", HTMLInputElement).checked) this.chime.ring();
     if (this.chatVisible) return;
     this.unread += 1;
     this.drawUnread();
@@ -125,6 +118,7 @@ export class PatientCall extends CallView {
     );
   }
 
+  /** @param {import("../lib/peer.js").CallPeer} peer  the call's, when it started */
   async startMedia(peer) {
     if (!this.media.audio && !this.media.video) {
       await this.media.start({ audio: true, video: !this.audioOnly && !this.cameraOff });
@@ -138,14 +132,10 @@ export class PatientCall extends CallView {
     else this.self.srcObject = null;
     show(byId("call-no-media"), !has.audio && !has.video);
     this.drawControls();
-    this.listDevices("call-camera-select", "call-microphone-select", t("lobby.media.none"));
+    this.listDevices("lobby.media.none");
   }
 
-  async playRemote() {
-    const playing = await play(this.remote, this.remote.srcObject);
-    show(byId("play-button"), !playing);
-  }
-
+  /** @override */
   drawStatus() {
     const state = this.peer ? this.peer.state : "closed";
     if (this.socketDown || this.peerAway || state === "reconnecting" || state === "failed") {
@@ -160,37 +150,19 @@ export class PatientCall extends CallView {
     }
   }
 
+  /**
+   * @override
+   * @param {{level: string}} quality
+   */
   showQuality({ level }) {
     render(this.quality, `call.quality.${level}`);
     this.quality.dataset.quality = level;
   }
 
-  /** call.hold: the agent put the call on hold (the waiting room says so). */
-  hold(on) {
-    this.onHold = on;
-    show(byId("call-hold"), on);
-    if (this.media.audio) this.media.audio.enabled = !on && !this.muted;
-    if (this.media.video) this.media.video.enabled = !on;
-  }
-
-  setMuted(muted) {
-    this.muted = muted;
-    if (this.media.audio) this.media.audio.enabled = !muted && !this.onHold;
-    this.drawControls();
-  }
-
-  async setCameraOff(off) {
-    this.cameraOff = off;
-    if (off) {
-      this.media.stopKind("video");
-      this.self.srcObject = null;
-      if (this.peer) await this.peer.setTrack("video", null);
-    } else if (!this.audioOnly) {
-      await this.cameraBack();
-    }
-    this.drawControls();
-  }
-
+  /**
+   * Sound only (both ways: a poor network), or video again.
+   * @param {boolean} on
+   */
   async setAudioOnly(on) {
     this.audioOnly = on;
     if (on) {
@@ -204,31 +176,28 @@ export class PatientCall extends CallView {
     this.drawControls();
   }
 
-  async cameraBack() {
-    const track = await this.media.switchDevice("video", this.media.deviceIds.video);
-    if (track && this.peer) await this.peer.setTrack("video", track);
-    if (track) play(this.self, this.media.stream);
-  }
-
+  /**
+   * A camera picked while the camera is off (or sound only) is the one used when it
+   * comes back.
+   * @override
+   * @param {import("../lib/media.js").Kind} kind
+   * @param {string} deviceId
+   */
   async switchDevice(kind, deviceId) {
-    if (!deviceId) return;
-    if (kind === "video" && (this.cameraOff || this.audioOnly)) {
+    if (deviceId && kind === "video" && (this.cameraOff || this.audioOnly)) {
       this.media.deviceIds.video = deviceId;
       return;
     }
-    const track = await this.media.switchDevice(kind, deviceId);
-    if (!track) return;
-    if (kind === "audio") track.enabled = !this.muted && !this.onHold;
-    if (this.peer) await this.peer.setTrack(kind, track);
-    if (kind === "video") play(this.self, this.media.stream);
+    await super.switchDevice(kind, deviceId);
   }
 
+  /** @override */
   drawControls() {
-    const mute = byId("mute-button");
+    const mute = byId("mute-button", HTMLButtonElement);
     render(mute, this.muted ? "call.unmute" : "call.mute");
     mute.setAttribute("aria-pressed", String(this.muted));
     mute.disabled = this.media.audio === null;
-    const camera = byId("camera-button");
+    const camera = byId("camera-button", HTMLButtonElement);
     render(camera, this.cameraOff ? "call.camera_on" : "call.camera_off");
     camera.setAttribute("aria-pressed", String(this.cameraOff));
     camera.disabled = this.audioOnly || (this.media.video === null && !this.cameraOff);
@@ -237,22 +206,14 @@ export class PatientCall extends CallView {
     audioOnly.setAttribute("aria-pressed", String(this.audioOnly));
   }
 
-  /** call.ended, or leaving the call view for good. */
+  /**
+   * call.ended, or leaving the call view for good: the camera and microphone stop too.
+   * @override
+   */
   close() {
-    if (this.peer) this.peer.close();
-    this.peer = null;
-    this.peerAway = false;
-    this.remote.srcObject = null;
-    this.self.srcObject = null;
+    super.close();
     this.media.stop();
-    show(byId("play-button"), false);
     render(this.quality, "call.quality.unknown");
     this.quality.dataset.quality = "unknown";
-  }
-
-  end() {
-    this.close();
-    this.callId = "";
-    this.hold(false);
   }
 }

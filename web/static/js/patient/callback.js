@@ -1,3 +1,4 @@
+// @ts-check
 // "Call me back instead" (virtual hold): by phone when it is the patient's turn, an
 // alert on this page when it is their turn, or by phone at a time they choose (the
 // desk's half-hour slots, from queue.slots, shown in the patient's local time). The
@@ -21,12 +22,14 @@ export class CallbackChoice {
   constructor({ protocol, sent, onGesture }) {
     this.protocol = protocol;
     this.sent = sent;
+    /** @type {number[]} */
     this.slots = [];
-    this.form = byId("callback-form");
+    this.form = byId("callback-form", HTMLFormElement);
     this.opener = byId("callback-open");
     this.error = byId("callback-error");
-    this.phone = byId("callback-phone");
-    this.slot = byId("callback-slot");
+    this.phone = byId("callback-phone", HTMLInputElement);
+    this.slot = byId("callback-slot", HTMLSelectElement);
+    /** @type {{mode: string, slot?: number} | null} */
     this.requested = null; // {mode, slot} last asked for
 
     this.opener.addEventListener("click", () => {
@@ -49,6 +52,7 @@ export class CallbackChoice {
       sessionStorage.removeItem(SLOT_KEY);
       this.sent(this.protocol.queueCallbackCancel(), "callback");
     });
+    /** @type {import("../lib/protocol.js").QueueState | null} */
     this.state = null;
     this.pendingMode = "";
     onLanguageChange(() => {
@@ -59,10 +63,16 @@ export class CallbackChoice {
     this.drawChoice();
   }
 
+  /** The way chosen: "phone", "page" or "slot". */
   get mode() {
-    return this.form.querySelector("input[name=mode]:checked").value;
+    return this.checkedMode().value;
   }
 
+  checkedMode() {
+    return /** @type {HTMLInputElement} */ (this.form.querySelector("input[name=mode]:checked"));
+  }
+
+  /** @param {boolean} open */
   open(open) {
     show(this.form, open);
     show(this.error, false);
@@ -70,7 +80,7 @@ export class CallbackChoice {
     if (open) {
       render(byId("callback-zone"), "waiting.callback.zone", { zone: timeZone() });
       this.sent(this.protocol.queueSlots(), "slots");
-      this.form.querySelector("input[name=mode]:checked").focus();
+      this.checkedMode().focus();
     }
   }
 
@@ -82,7 +92,10 @@ export class CallbackChoice {
     show(byId("callback-page-hint"), mode === "page");
   }
 
-  /** queue.slots: epoch ms of the times on offer. */
+  /**
+   * queue.slots: epoch ms of the times on offer.
+   * @param {number[]} slots
+   */
   setSlots(slots) {
     this.slots = (slots || []).filter((ms) => Number.isFinite(ms));
     this.fillSlots();
@@ -128,6 +141,7 @@ export class CallbackChoice {
     this.sent(this.protocol.queueCallback(wire, wire === "phone" ? phone : undefined, slot), "callback");
   }
 
+  /** @param {string} key */
   failed(key) {
     show(this.form, true);
     render(this.error, key);
@@ -137,6 +151,8 @@ export class CallbackChoice {
   /**
    * queue.state: the pending call-back (with a cancel), or the offer to ask for one.
    * `pendingMode` is set while a call-back is being offered to an agent or taken.
+   * @param {import("../lib/protocol.js").QueueState} state
+   * @param {{pendingMode?: string}} [options]
    */
   update(state, { pendingMode = "" } = {}) {
     this.state = state;
@@ -166,7 +182,9 @@ export class CallbackChoice {
 }
 
 /** A slot in the patient's local time and language: "Tuesday 14:30" (en-GB), "Tuesday
- * 2:30 PM" (en-US): the browser's own regional variant of the page's language. */
+ * 2:30 PM" (en-US): the browser's own regional variant of the page's language.
+ * @param {number} ms
+ */
 export function slotLabel(ms) {
   const lang = language();
   const regional = (navigator.languages || []).find(

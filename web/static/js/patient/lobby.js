@@ -1,22 +1,27 @@
+// @ts-check
 // The lobby: greeting, camera preview, microphone level, device pickers, the
 // connection test, and the details the patient joins with. Nothing here blocks
 // joining: a missing camera or microphone is explained, not required.
 
-import { byId, fillSelect, show } from "../lib/dom.js";
+import { byId, show } from "../lib/dom.js";
 import { hoursText } from "../lib/hours.js";
 import { ConnectionTest } from "../lib/echo-test.js";
 import { language, onLanguageChange, render, t } from "../lib/i18n.js";
-import { LocalMedia, play } from "../lib/media.js";
+import { fillDevices, LocalMedia, play } from "../lib/media.js";
 import { LevelMeter } from "../lib/meter.js";
 
 const SLOW_RTT_MS = 400;
 const WIDE_SCREEN = "(min-width: 48rem)";
 const ECHO_SHOWN_MS = 4000;
 
+/** @typedef {import("../lib/protocol.js").Welcome["desk"]} Desk */
+/** @typedef {{name: string, reason?: string, language?: string, needs?: string[]}} Details */
+
 /**
  * What a failed connection test says: which step failed, in plain words, and that the
  * person can still join (it does not guess how the call will go).
  */
+/** @param {string} message  the test's error */
 function failureKey(message) {
   if (message === "test_busy" || message === "rate_limited") return `error.${message}`;
   if (message === "answer timed out" || message === "not connected") {
@@ -32,38 +37,42 @@ export class Lobby {
    * @param {object} options
    * @param {import("../lib/protocol.js").Protocol} options.protocol
    * @param {LocalMedia} options.media  shared with the call
-   * @param {() => object|null} options.ice  the desk's ICE configuration (from welcome)
-   * @param {(details: object) => void} options.onJoin
+   * @param {() => import("../lib/protocol.js").IceConfig | null} options.ice  the desk's ICE
+   *   configuration (from welcome)
+   * @param {(details: Details) => void} options.onJoin
    */
   constructor({ protocol, media, ice, onJoin }) {
     this.media = media;
     this.onJoin = onJoin;
     this.active = false;
-    this.preview = byId("lobby-preview");
-    this.meter = new LevelMeter(byId("mic-level"));
+    this.preview = byId("lobby-preview", HTMLVideoElement);
+    this.meter = new LevelMeter(byId("mic-level", HTMLMeterElement));
     this.status = byId("media-status");
-    this.cameraSelect = byId("camera-select");
-    this.microphoneSelect = byId("microphone-select");
+    this.cameraSelect = byId("camera-select", HTMLSelectElement);
+    this.microphoneSelect = byId("microphone-select", HTMLSelectElement);
     this.testResult = byId("test-result");
-    this.testButton = byId("test-button");
+    this.testButton = byId("test-button", HTMLButtonElement);
     this.echoFrame = byId("test-echo-frame");
-    this.test = new ConnectionTest({ protocol, ice: null, video: byId("test-echo") });
+    this.test = new ConnectionTest({ protocol, ice: null, video: byId("test-echo", HTMLVideoElement) });
     this.ice = ice;
+    /** @type {import("../lib/protocol.js").Session | null} */
     this.session = null;
-    this.form = byId("join-form");
-    this.name = byId("patient-name");
-    this.reason = byId("patient-reason");
-    this.language = byId("patient-language");
-    this.joinButton = byId("join-button");
+    this.form = byId("join-form", HTMLFormElement);
+    this.name = byId("patient-name", HTMLInputElement);
+    this.reason = byId("patient-reason", HTMLTextAreaElement);
+    this.language = byId("patient-language", HTMLSelectElement);
+    this.joinButton = byId("join-button", HTMLButtonElement);
     this.joinError = byId("join-error");
     this.greeting = byId("lobby-body");
+    /** @type {Desk | null} */
     this.desk = null;
-    this.echoTimer = null;
+    /** @type {number | undefined} */
+    this.echoTimer = undefined;
     this.mediaRun = 0;
 
     // The camera check is a step of its own: open at first on a wide screen, closed on
     // a phone (where name, reason and Join come first and fit on one screen).
-    this.check = /** @type {HTMLDetailsElement} */ (byId("media-check"));
+    this.check = byId("media-check", HTMLDetailsElement);
     this.check.open = window.matchMedia(WIDE_SCREEN).matches;
     this.check.addEventListener("toggle", () => this.checkToggled());
     this.form.addEventListener("submit", (event) => {
@@ -85,7 +94,10 @@ export class Lobby {
     });
   }
 
-  /** The session's name and reason prefill the form (from the invite). */
+  /**
+   * The session's name and reason prefill the form (from the invite).
+   * @param {import("../lib/protocol.js").Session} session
+   */
   setSession(session) {
     this.session = session;
     const firstName = (session.name || "").trim().split(/\s+/)[0] || "";
@@ -99,6 +111,7 @@ export class Lobby {
    * welcome.desk: whether anyone answers the queue now, and the opening hours. The
    * greeting says what is true: a team at work, nobody this minute, or closed (with the
    * hours), and what the patient can do about it.
+   * @param {Desk | null | undefined} desk
    */
   setDesk(desk) {
     this.desk = desk || null;
@@ -122,7 +135,10 @@ export class Lobby {
     render(this.greeting, body);
   }
 
-  /** The details this tab joined with before (a reloaded page): back in the form. */
+  /**
+   * The details this tab joined with before (a reloaded page): back in the form.
+   * @param {Details} details
+   */
   restore(details) {
     this.name.value = details.name || this.name.value;
     this.reason.value = details.reason || this.reason.value;
@@ -131,12 +147,17 @@ export class Lobby {
       this.language.dataset.touched = "1";
     }
     const needs = new Set(details.needs || []);
-    for (const input of this.form.querySelectorAll("input[name=needs]")) {
+    for (const input of /** @type {NodeListOf<HTMLInputElement>} */ (
+      this.form.querySelectorAll("input[name=needs]")
+    )) {
       input.checked = needs.has(input.value);
     }
   }
 
-  /** A note at the top of the lobby (left the queue, place released). */
+  /**
+   * A note at the top of the lobby (left the queue, place released).
+   * @param {string | null} key  null: none
+   */
   note(key) {
     const note = byId("lobby-note");
     render(note, key);
@@ -188,6 +209,7 @@ export class Lobby {
     await this.listDevices();
   }
 
+  /** @param {import("../lib/media.js").Has} has */
   showMedia(has) {
     // Attached afresh: the stream's tracks were replaced (a new start, another
     // device), and a <video> left on the old srcObject can stay black.
@@ -204,20 +226,15 @@ export class Lobby {
   }
 
   async listDevices() {
-    const devices = await LocalMedia.devices();
-    const none = [{ value: "", label: t("lobby.media.none") }];
-    fillSelect(
+    await fillDevices(
       this.cameraSelect,
-      devices.videoinput.length ? devices.videoinput : none,
-      this.media.deviceIds.video,
-    );
-    fillSelect(
       this.microphoneSelect,
-      devices.audioinput.length ? devices.audioinput : none,
-      this.media.deviceIds.audio,
+      this.media.deviceIds,
+      "lobby.media.none",
     );
   }
 
+  /** @param {import("../lib/media.js").Kind} kind */
   async switchDevice(kind) {
     const select = kind === "video" ? this.cameraSelect : this.microphoneSelect;
     if (!select.value) return;
@@ -249,27 +266,37 @@ export class Lobby {
     } catch (error) {
       this.test.stop();
       show(this.echoFrame, false);
-      render(this.testResult, failureKey(error.message));
+      render(this.testResult, failureKey(error instanceof Error ? error.message : ""));
     } finally {
       this.testButton.disabled = false;
     }
   }
 
-  /** lobby.test_answer */
+  /**
+   * lobby.test_answer
+   * @param {RTCSessionDescriptionInit} description
+   */
   testAnswer(description) {
     this.test.answer(description);
   }
 
-  /** Whether an error (by its ref) is about the connection test. */
+  /**
+   * Whether an error (by its ref) is about the connection test.
+   * @param {string | undefined} ref
+   */
   isAboutTest(ref) {
     return Boolean(ref) && ref === this.test.offerId;
   }
 
-  /** An error about the connection test. */
+  /**
+   * An error about the connection test.
+   * @param {string} code
+   */
   testFailed(code) {
     this.test.fail(code);
   }
 
+  /** @param {boolean} problem  no name given */
   nameProblem(problem) {
     show(byId("name-error"), problem);
     if (problem) this.name.setAttribute("aria-invalid", "true");
@@ -283,7 +310,11 @@ export class Lobby {
       this.name.focus();
       return;
     }
-    const needs = [...this.form.querySelectorAll("input[name=needs]:checked")].map(
+    const needs = [
+      .../** @type {NodeListOf<HTMLInputElement>} */ (
+        this.form.querySelectorAll("input[name=needs]:checked")
+      ),
+    ].map(
       (input) => input.value,
     );
     show(this.joinError, false);
@@ -296,7 +327,11 @@ export class Lobby {
     });
   }
 
-  /** The join did not go through: say why (already in the reader's language). */
+  /**
+   * The join did not go through: say why (already in the reader's language).
+   * @param {string} key
+   * @param {import("../lib/i18n.js").Params} [params]
+   */
   joinFailed(key, params = {}) {
     this.joinButton.disabled = false;
     render(this.joinError, key, params);

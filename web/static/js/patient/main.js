@@ -1,3 +1,4 @@
+// @ts-check
 // The patient page: link → lobby → waiting room (self-help, the assistant, call-back)
 // → call → survey; or waiting room → "this answered my question" → thanks.
 //
@@ -6,11 +7,12 @@
 // server → client half of docs/protocol.md); the views do the rest.
 
 import { ApiError } from "../lib/api.js";
+import { callHandlers } from "../lib/call-view.js";
 import { byId, show, Views } from "../lib/dom.js";
 import * as i18n from "../lib/i18n.js";
 import { LocalMedia } from "../lib/media.js";
 import { Chime } from "../lib/chime.js";
-import { Protocol } from "../lib/protocol.js";
+import { dispatch, Protocol } from "../lib/protocol.js";
 import { openSession, takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
 import { Assistant } from "./assistant.js";
@@ -22,19 +24,29 @@ import { SelfHelp } from "./selfhelp.js";
 import { Survey } from "./survey.js";
 import { WaitingRoom } from "./waiting.js";
 
+/** @typedef {import("../lib/protocol.js").ServerMessages} ServerMessages */
+/** @typedef {import("../lib/protocol.js").QueueState} QueueState */
+/** @typedef {{name: string, reason?: string, language?: string, needs?: string[]}} Details */
+
 // Take the token out of the address bar before anything else happens.
 const linkToken = takeFragmentToken();
 
 const page = {
+  /** @type {import("../lib/protocol.js").Session | null} */
   session: null,
+  /** @type {import("../lib/protocol.js").IceConfig | null} */
   ice: null,
+  /** @type {Details | null} */
   details: null, // what the patient joined with (to join again after the call)
+  /** @type {ServerMessages["welcome"]["desk"] | null} */
   desk: null, // welcome.desk: anyone answering the queue, opening hours
+  /** @type {QueueState | null} */
   queueState: null,
   callbackMode: "", // the pending call-back's mode, kept for when it is accepted
   due: "", // an accepted call-back before its video call: phone, page, declined, missed
   resolving: false, // "this answered my question" was sent: `left` means thanks
   suggest: false, // ask for self-help suggestions (a page opened while already queued)
+  /** @type {Map<string, string>} */
   replies: new Map(), // message id → what it was for (errors come back with `ref`)
   fatal: false,
 };
@@ -44,11 +56,17 @@ const chime = new Chime();
 const media = new LocalMedia();
 const socket = new DeskSocket({
   role: "patient",
-  onMessage: (message) => receive(message),
+  onMessage: (message) => dispatch(handlers, message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
 const protocol = new Protocol(socket);
 
+/**
+ * A message was sent (its id), or not (null: not connected): an error will say what
+ * it was for.
+ * @param {string | null} id
+ * @param {string} purpose
+ */
 function sent(id, purpose) {
   if (id === null) {
     showProblem(purpose, "connection.reconnecting");
@@ -87,7 +105,9 @@ globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.p
 
 // -- messages from the desk -------------------------------------------------------
 
+/** @type {import("../lib/protocol.js").Handlers} */
 const handlers = {
+  ...callHandlers(call),
   welcome(message) {
     if (!page.details) page.suggest = true; // not joined from this page: ask for them
     page.session = message.session;
@@ -132,24 +152,6 @@ const handlers = {
     call.start(message);
     views.show(message.on_hold ? "waiting" : "call");
   },
-  "call.sdp"(message) {
-    call.description(message.description);
-  },
-  "call.ice"(message) {
-    call.candidate(message.candidate);
-  },
-  "call.chat"(message) {
-    call.chat(message);
-  },
-  "call.peer"(message) {
-    call.peerStatus(message.status);
-  },
-  "call.peer_media"(message) {
-    call.peerMedia(message.state);
-  },
-  "call.hold"(message) {
-    call.hold(Boolean(message.on));
-  },
   "call.ended"(message) {
     ring.close();
     page.due = "";
@@ -158,12 +160,10 @@ const handlers = {
   },
 };
 
-function receive(message) {
-  const handler = Object.hasOwn(handlers, message.type) ? handlers[message.type] : null;
-  if (handler) handler(message);
-}
-
-/** Where the patient stands decides the view. */
+/**
+ * Where the patient stands decides the view.
+ * @param {QueueState} state
+ */
 function queueState(state) {
   page.queueState = state;
   assistant.update(state);
@@ -211,6 +211,7 @@ function queueState(state) {
   }
 }
 
+/** @param {QueueState} state */
 function showWaiting(state) {
   if (page.suggest && ["waiting", "offered", "callback_pending"].includes(state.state)) {
     // The desk suggests articles when a patient joins; a page opened (or refreshed)
@@ -223,13 +224,19 @@ function showWaiting(state) {
   views.show("waiting");
 }
 
-/** "This answered my question", confirmed: leave the queue, counted as self-help. */
+/**
+ * "This answered my question", confirmed: leave the queue, counted as self-help.
+ * @param {string} slug
+ */
 function resolved(slug) {
   page.resolving = true;
   sent(protocol.helpResolved(slug), "resolved");
 }
 
-/** The patient answered the ring (true or false), or it expired (null). */
+/**
+ * The patient answered the ring (true or false), or it expired (null).
+ * @param {boolean | null} accept
+ */
 function ringAnswered(accept) {
   if (accept === true) return; // call.started follows
   page.due = accept === false ? "declined" : "missed";
@@ -243,11 +250,18 @@ function ringAnswered(accept) {
 // "Leave the queue" and for joining again after the call.
 const DETAILS_KEY = "vd.details";
 
-/** Which link the details belong to (another link opened in this tab gets none). */
+/**
+ * Which link the details belong to (another link opened in this tab gets none).
+ * @param {import("../lib/protocol.js").Session | null} session
+ */
 function linkOf(session) {
   return session ? `${session.queue}:${session.expires_at}` : "";
 }
 
+/**
+ * @param {import("../lib/protocol.js").Session} session
+ * @returns {Details | null}
+ */
 function savedDetails(session) {
   try {
     const saved = JSON.parse(sessionStorage.getItem(DETAILS_KEY) || "null");
@@ -258,6 +272,7 @@ function savedDetails(session) {
   }
 }
 
+/** @param {Details} details */
 function join(details) {
   page.details = details;
   sessionStorage.setItem(DETAILS_KEY, JSON.stringify({ link: linkOf(page.session), details }));
@@ -278,10 +293,12 @@ function rejoin() {
 
 // -- errors -----------------------------------------------------------------------
 
+/** @param {string} code */
 function errorKey(code) {
   return i18n.has(`error.${code}`) ? `error.${code}` : "error.generic";
 }
 
+/** @param {ServerMessages["error"]} message */
 function deskError(message) {
   const purpose = message.ref ? page.replies.get(message.ref) : undefined;
   if (message.ref) page.replies.delete(message.ref);
@@ -297,6 +314,11 @@ function deskError(message) {
   if (purpose) showProblem(purpose, errorKey(code));
 }
 
+/**
+ * Say what went wrong where it went wrong (else in the banner, for a moment).
+ * @param {string | undefined} purpose  what the message was for
+ * @param {string} key  the catalogue's words
+ */
 function showProblem(purpose, key) {
   if (purpose === "join") lobby.joinFailed(key);
   else if (purpose === "callback") callback.failed(key);
@@ -308,10 +330,15 @@ function showProblem(purpose, key) {
 }
 
 const BANNER_SHOWN_MS = 8000;
-let bannerTimer = null;
+/** @type {number | undefined} */
+let bannerTimer = undefined;
 
-/** A line under the header: the connection's state (until it changes), or a
- * passing problem (for a few seconds). */
+/**
+ * A line under the header: the connection's state (until it changes), or a
+ * passing problem (for a few seconds).
+ * @param {string | null} key  null: none
+ * @param {{passing?: boolean}} [options]
+ */
 function banner(key, { passing = false } = {}) {
   const element = byId("connection-banner");
   clearTimeout(bannerTimer);
@@ -320,6 +347,10 @@ function banner(key, { passing = false } = {}) {
   if (passing && key !== null) bannerTimer = setTimeout(() => banner(null), BANNER_SHOWN_MS);
 }
 
+/**
+ * @param {string} status  the socket's
+ * @param {import("../lib/socket.js").StatusDetail} [detail]
+ */
 function connectionStatus(status, detail) {
   if (status === "open") {
     banner(null);
@@ -334,6 +365,7 @@ function connectionStatus(status, detail) {
   }
 }
 
+/** @param {string} key */
 function linkFailed(key) {
   page.fatal = true;
   socket.stop();
@@ -345,6 +377,7 @@ function linkFailed(key) {
   show(error, true);
 }
 
+/** @param {unknown} error  why the session could not be opened */
 function sessionError(error) {
   let key = "error.generic";
   if (error instanceof ApiError) {
@@ -365,32 +398,30 @@ async function start() {
   show(byId("link-retry"), false);
   show(byId("link-error"), false);
   show(byId("link-status"), true);
+  /** @type {import("../lib/protocol.js").Session} */
+  let session;
   try {
-    page.session = await openSession(linkToken, "patient");
+    session = await openSession(linkToken, "patient");
+    page.session = session;
   } catch (error) {
     sessionError(error);
     return;
   }
-  if (page.session.role !== "patient") {
+  if (session.role !== "patient") {
     // An agent's session (this browser also has the agent console open, or an agent
     // link was opened here): this page must not act as the agent.
     linkFailed(linkToken ? "error.agent_link" : "error.no_link");
     return;
   }
-  lobby.setSession(page.session);
-  const saved = page.details ? null : savedDetails(page.session);
+  lobby.setSession(session);
+  const saved = page.details ? null : savedDetails(session);
   if (saved) lobby.restore(saved);
   socket.start();
 }
 
 async function boot() {
   views.show("link", { focus: false });
-  try {
-    await i18n.setLanguage(i18n.preferredLanguage());
-  } catch {
-    // The page is rendered in English already.
-  }
-  i18n.bindSwitch(byId("language-switch"));
+  await i18n.startLanguage(byId("language-switch", HTMLSelectElement));
   byId("link-retry").addEventListener("click", () => start());
   byId("resolved-rejoin").addEventListener("click", () => rejoin());
   await start();

@@ -1,3 +1,4 @@
+// @ts-check
 // An agent rings the page of a call-back patient (call.ring): a chime, a desktop
 // notification when allowed, and a dialog "Your agent <name> is ready: join the video
 // call now?" with Join / Not now and the time left. The answer is call.ring_answer;
@@ -6,6 +7,7 @@
 import { Chime } from "../lib/chime.js";
 import { byId, clock, setText } from "../lib/dom.js";
 import { render, t } from "../lib/i18n.js";
+import { notify } from "../lib/notify.js";
 
 const CHIME_EVERY_MS = 4000;
 
@@ -23,11 +25,15 @@ export class RingDialog {
     this.sent = sent;
     this.chime = chime;
     this.onAnswer = onAnswer;
-    this.dialog = byId("ring-dialog");
+    this.dialog = byId("ring-dialog", HTMLDialogElement);
     this.deadline = 0;
-    this.ticker = null;
-    this.chimer = null;
-    this.expiry = null;
+    /** @type {number | undefined} */
+    this.ticker = undefined;
+    /** @type {number | undefined} */
+    this.chimer = undefined;
+    /** @type {number | undefined} */
+    this.expiry = undefined;
+    /** @type {Notification | null} */
     this.notification = null;
     this.call = "";
     byId("ring-join").addEventListener("click", () => this.answer(true));
@@ -43,7 +49,10 @@ export class RingDialog {
     return this.dialog.open;
   }
 
-  /** call.ring */
+  /**
+   * call.ring
+   * @param {import("../lib/protocol.js").ServerMessages["call.ring"]} message
+   */
   ring({ call, agent, expires_in_ms: expiresIn }) {
     const name = (agent && agent.name) || "";
     this.call = call || "";
@@ -72,23 +81,17 @@ export class RingDialog {
     setText(byId("ring-time"), t("ring.time_left", { time: clock(left) }));
   }
 
+  /** @param {string} name  the agent's ("": not known) */
   notify(name) {
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
-    try {
-      this.notification = new Notification(t("ring.notification"), {
-        body: name ? t("ring.text_named", { name }) : t("ring.text"),
-        tag: "videodesk-ring",
-        requireInteraction: true,
-      });
-      this.notification.addEventListener("click", () => {
-        window.focus();
-        byId("ring-join").focus();
-      });
-    } catch {
-      // Some browsers only allow notifications from a service worker.
-    }
+    const notification = notify(t("ring.notification"), {
+      body: name ? t("ring.text_named", { name }) : t("ring.text"),
+      tag: "videodesk-ring",
+      focus: "ring-join",
+    });
+    if (notification) this.notification = notification;
   }
 
+  /** @param {boolean} accept */
   answer(accept) {
     this.close();
     this.sent(this.protocol.callRingAnswer(accept), "ring");

@@ -1,3 +1,4 @@
+// @ts-check
 // Self-help in the waiting room: articles matching the patient's reason (pushed by the
 // desk as help.suggestions after joining), a search box, and a link to all articles.
 // "This answered my question" (confirmed) sends help.resolved: the patient leaves the
@@ -23,18 +24,22 @@ export class SelfHelp {
     this.searching = 0;
     byId("help-search-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      this.search(byId("help-search").value.trim());
+      this.search(byId("help-search", HTMLInputElement).value.trim());
     });
     linkHelp(language());
     onLanguageChange((lang) => linkHelp(lang));
   }
 
-  /** help.suggestions: articles matching the reason (none: the search box stays). */
+  /**
+   * help.suggestions: articles matching the reason (none: the search box stays).
+   * @param {import("../lib/protocol.js").ArticleSummary[]} articles
+   */
   async suggest(articles) {
     await this.suggestions.show(articles || []);
     show(byId("self-help-suggested"), this.suggestions.size > 0);
   }
 
+  /** @param {string} query */
   async search(query) {
     if (!query) {
       render(this.searchStatus, "help.search.empty");
@@ -59,12 +64,16 @@ export class SelfHelp {
   }
 
   /** help.resolved was refused (an article the desk no longer has). */
+  /** @param {string} key */
   failed(key) {
     render(this.searchStatus, key);
   }
 }
 
-/** The page's links to all the articles open them in its language. */
+/**
+ * The page's links to all the articles open them in its language.
+ * @param {string} lang
+ */
 function linkHelp(lang) {
   for (const link of document.querySelectorAll('a[href="/help"], a[href^="/help?"]')) {
     link.setAttribute("href", helpPage("/help", lang));

@@ -1,3 +1,4 @@
+// @ts-check
 // After the call: a 1–5 rating with an optional comment (survey.submit), thanks,
 // and a way back into the queue.
 
@@ -13,16 +14,18 @@ export class Survey {
    * @param {() => void} options.onRejoin
    */
   constructor({ protocol, sent, onRejoin }) {
-    this.form = byId("survey-form");
+    this.form = byId("survey-form", HTMLFormElement);
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const chosen = this.form.querySelector("input[name=rating]:checked");
+      const chosen = /** @type {HTMLInputElement | null} */ (
+        this.form.querySelector("input[name=rating]:checked")
+      );
       show(byId("rating-error"), !chosen);
       if (!chosen) {
         byId("rating-1").focus();
         return;
       }
-      const comment = byId("survey-comment").value.trim();
+      const comment = byId("survey-comment", HTMLTextAreaElement).value.trim();
       sent(protocol.surveySubmit(Number(chosen.value), comment || undefined), "survey");
     });
     byId("rejoin-button").addEventListener("click", () => onRejoin());

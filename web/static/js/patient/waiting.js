@@ -1,3 +1,4 @@
+// @ts-check
 // The waiting room: place in the queue and an honest estimate (a range), what is
 // happening now, messages from the desk, "leave the queue". Call-backs are in
 // callback.js, self-help in selfhelp.js, the assistant in assistant.js.
@@ -7,12 +8,16 @@
 import { byId, clock, make, show, timeOfDay } from "../lib/dom.js";
 import { render, t } from "../lib/i18n.js";
 
+/** @typedef {import("../lib/protocol.js").QueueState} QueueState */
+
+/** @type {Record<string, string>} */
 const STATUS_KEYS = {
   waiting: "waiting.status.waiting",
   offered: "waiting.status.offered",
   on_hold: "waiting.status.on_hold",
 };
 // An accepted call-back before the video call starts: the agent phones, or rings here.
+/** @type {Record<string, string>} */
 const CALLBACK_DUE_KEYS = {
   phone: "waiting.status.callback_phone",
   page: "waiting.status.callback_page",
@@ -20,6 +25,11 @@ const CALLBACK_DUE_KEYS = {
   missed: "waiting.status.ring_missed",
 };
 
+/**
+ * The words of an estimate: a catalogue key and its parameters.
+ * @param {import("../lib/protocol.js").Estimate | undefined} estimate
+ * @returns {[string, import("../lib/i18n.js").Params]}
+ */
 export function estimateKey(estimate) {
   if (!estimate || !estimate.known) return ["waiting.estimate_unknown", {}];
   const low = estimate.low_minutes;
@@ -39,6 +49,7 @@ export class WaitingRoom {
     this.protocol = protocol;
     this.sent = sent;
     this.transferred = false;
+    /** @type {number | undefined} */
     this.waitedTimer = 0;
     this.position = byId("queue-position");
     this.estimate = byId("queue-estimate");
@@ -63,6 +74,8 @@ export class WaitingRoom {
    * A queue.state for waiting, offered, on_hold or callback_pending; or in_call for an
    * accepted call-back before its video call (`due`: "phone", "page", "declined" or
    * "missed").
+   * @param {QueueState} state
+   * @param {{due?: string}} [options]
    */
   update(state, { due = "" } = {}) {
     let heading = "waiting.heading";
@@ -104,6 +117,7 @@ export class WaitingRoom {
   /**
    * The time waited so far, counting on from the desk's figure once a second. It is
    * outside the live region: a clock read out every second would drown everything.
+   * @param {QueueState} state
    */
   showWaited(state) {
     const waiting = ["waiting", "offered", "callback_pending"].includes(state.state);
@@ -113,7 +127,7 @@ export class WaitingRoom {
     const since = Date.now() - (state.waited_s || 0) * 1000;
     const draw = () => {
       const seconds = Math.max(0, (Date.now() - since) / 1000);
-      const element = byId("queue-waited-clock");
+      const element = byId("queue-waited-clock", HTMLTimeElement);
       element.textContent = clock(seconds);
       element.dateTime = `PT${Math.floor(seconds)}S`;
     };
@@ -121,7 +135,10 @@ export class WaitingRoom {
     this.waitedTimer = setInterval(draw, 1000);
   }
 
-  /** The call was handed to another queue or agent (true), or a call started (false). */
+  /**
+   * The call was handed to another queue or agent (true), or a call started (false).
+   * @param {boolean} [transferred]
+   */
   markTransferred(transferred = true) {
     this.transferred = transferred;
   }
@@ -130,6 +147,7 @@ export class WaitingRoom {
    * queue.notice: a message from the desk (text, never markup), kept in the list and
    * announced through a status line that is always on the page (a live region that
    * only appears with its first message may not be read).
+   * @param {{text: string, at?: number}} notice
    */
   notice({ text, at }) {
     const item = make("li", { className: "notice" });
