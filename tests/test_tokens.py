@@ -134,6 +134,14 @@ def bad_tokens() -> dict[str, str]:
     return cases
 
 
+def test_a_token_id_can_be_typed_on_a_command_line(tokens: TokenService) -> None:
+    """`videodesk token revoke <jti>` takes any id the desk issued: none starts with "-"
+    (which the command line would read as an option)."""
+    ids = {tokens.mint(TokenRequest(typ="agent", name="Sam")).claims.jti for _ in range(500)}
+    assert len(ids) == 500
+    assert all(jti.isalnum() and jti.isascii() for jti in ids), sorted(ids)[:3]
+
+
 @pytest.mark.parametrize("case", sorted(bad_tokens()))
 async def test_bad_token_is_a_401_json_error(client: Client, case: str) -> None:
     token = bad_tokens()[case]
