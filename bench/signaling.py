@@ -948,8 +948,8 @@ async def read_relay(got: Received, settings: Settings) -> None:
         got.take(message)
         return True
 
-    relay = Relay(redis, reader, relay_keys(), "bench-reader", deliver, ignore)
-    await relay.start()
+    relay = Relay(redis, reader, relay_keys(), "bench-reader", deliver)
+    await relay.start(ignore)
     await relay.attach(TRANSPORT_PARTICIPANT)
     await asyncio.sleep(0.2)
     ready()
@@ -1024,7 +1024,7 @@ class TransportSender:
     def __init__(self, kind: str, redis_url: str) -> None:
         self.kind = kind
         self.redis = connect(desk_settings(redis_url))
-        self.relay = Relay(self.redis, self.redis, relay_keys(), "bench-sender", no_local, ignore)
+        self.relay = Relay(self.redis, self.redis, relay_keys(), "bench-sender", no_local)
         self.unheard = 0  # PUBLISH answered 0 receivers
         self.failed = 0  # the send raised
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 
 from server import appkeys, metrics, pages
 from server.api import dashboard, health, mail, openapi, reports, selfhelp, session, tokens
+from server.auth.bearer import BEARER, BearerAuth
 from server.auth.keyring import Keyring, load_secret
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
@@ -25,6 +25,7 @@ from server.keys import Keys
 from server.lifecycle import Lifecycle
 from server.middleware import error_middleware, security_headers
 from server.primary_watch import PrimaryWatch
+from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine, Timing
 from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.articles import load_articles
@@ -32,7 +33,7 @@ from server.selfhelp.search import ArticleIndex
 from server.settings import Settings, parse_sentinel_url
 from server.store import EMBEDDED_NOTICE, close, connect, embedded_reader
 from server.ticker import Ticker
-from server.ws import patient, staff
+from server.ws import broadcasts, peers
 from server.ws.endpoint import close_all, websocket
 from server.ws.hub import Hub
 from server.ws.presence import Presence
@@ -106,6 +107,7 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     await tokens.load_revocations()
     app[appkeys.TOKENS] = tokens
+    app[BEARER] = BearerAuth(tokens, app[appkeys.LOGIN_FAILURES], settings.trusted_proxies)
     app[appkeys.SESSIONS] = SessionStore(app[appkeys.REDIS], app[appkeys.KEYS])
     yield
 
@@ -124,12 +126,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     if appkeys.PRIMARY_WATCH in app and reader is not redis:
         app[appkeys.PRIMARY_WATCH].add(reader)
-    hub = Hub(settings.max_unauthenticated_per_address)
-    presence_holder: list[Presence] = []
-
-    async def on_broadcast(message: dict[str, Any]) -> None:
-        await broadcast_received(desk, presence_holder[0], message)
-
+    hub = Hub(settings.max_unauthenticated_per_address, before_send=peers.before_send)
     relay = Relay(
         redis,
         reader,
@@ -141,7 +138,6 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         lifecycle.process_id,
         hub.deliver,
-        on_broadcast,
     )
     engine = QueueEngine(
         redis,
@@ -184,12 +180,12 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         help=ArticleIndex(load_articles(settings.content_dir)),
         chat_log=ChatLog(redis, keys),
+        call_notes=CallNotes(redis, keys),
     )
     presence = Presence(desk)
-    presence_holder.append(presence)
     ticker = Ticker(desk)
     app[appkeys.DESK] = desk
-    await relay.start()
+    await relay.start(functools.partial(broadcasts.received, desk, presence))
     presence.start()
     ticker.start()
     yield
@@ -199,20 +195,6 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     await desk.chat_log.close()
     if reader is not redis:
         await close(reader)
-
-
-async def broadcast_received(desk: Desk, presence: Presence, message: dict[str, Any]) -> None:
-    """A desk-wide notice from any process (see signaling/relay.py)."""
-    kind = message.get("kind")
-    if kind == "revoke":
-        await desk.hub.close_token(str(message.get("jti", "")), "This link has been withdrawn.")
-        patients = message.get("patients")
-        if isinstance(patients, list):
-            await patient.remove_revoked(desk, [str(p) for p in patients])
-    elif kind == "queue":
-        presence.queue_changed(str(message.get("queue", "")))
-    elif kind == "notice":
-        await staff.show_notice(desk, message)
 
 
 async def close_sockets(app: web.Application) -> None:

@@ -54,6 +54,17 @@ class ChatLog:
         self._append = lua.register(redis, _APPEND)
         self._flushing: asyncio.Task[None] | None = None
 
+    async def history(self, call_id: str) -> list[dict[str, Any]]:
+        """The call's chat so far (what a reconnecting party is shown)."""
+        raw: list[str] = await self._redis.lrange(self._keys.call_chat(call_id), 0, -1)  # type: ignore[assignment]
+        history = []
+        for item in raw:
+            try:
+                history.append(json.loads(item))
+            except ValueError:
+                continue
+        return history
+
     def add(self, call_id: str, message: dict[str, Any]) -> None:
         """Keep a chat message (written on the next pass of the event loop)."""
         self._pending.append((call_id, json.dumps(message)))

@@ -17,6 +17,7 @@ from server.auth.tokens import TokenService
 from server.chatlog import ChatLog
 from server.keys import Keys
 from server.lifecycle import Lifecycle
+from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine
 from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.search import ArticleIndex
@@ -46,6 +47,7 @@ class Desk:
     ice: IceConfig
     help: ArticleIndex
     chat_log: ChatLog
+    call_notes: CallNotes
     # Lobby connection tests running in this process (each one costs CPU).
     echo_peers: set[EchoPeer] = field(default_factory=set)
 

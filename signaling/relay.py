@@ -99,14 +99,13 @@ class Relay:
         keys: RelayKeys,
         process_id: str,
         deliver: Deliver,
-        on_broadcast: OnBroadcast,
     ) -> None:
         self._redis = redis
         self._reader = reader  # its own connection: XREAD BLOCK holds it
         self._keys = keys
         self.process_id = process_id
         self._deliver = deliver
-        self._on_broadcast = on_broadcast
+        self._on_broadcast: OnBroadcast | None = None
         self._send = lua.register(redis, _SEND)
         self._detach = lua.register(redis, _DETACH)
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -115,10 +114,14 @@ class Relay:
         self.retries = 0
 
     # -- lifecycle ------------------------------------------------------------
-    async def start(self) -> None:
-        """Start reading; a Redis that cannot take the first heartbeat (down, failing over,
-        too few replicas) does not stop the process: the loops keep trying, and /readyz
-        says 503 meanwhile."""
+    async def start(self, on_broadcast: OnBroadcast) -> None:
+        """Start reading, handing each desk-wide notice to ``on_broadcast`` (given here,
+        not at construction, so whatever handles notices may itself use this relay).
+
+        A Redis that cannot take the first heartbeat (down, failing over, too few
+        replicas) does not stop the process: the loops keep trying, and /readyz says 503
+        meanwhile."""
+        self._on_broadcast = on_broadcast
         try:
             await self._beat()
         except RedisError as exc:
@@ -232,7 +235,8 @@ class Relay:
             return
         try:
             if not from_inbox:
-                await self._on_broadcast(message)
+                if self._on_broadcast is not None:
+                    await self._on_broadcast(message)
                 return
             mid = fields.get("mid", "")
             if mid in self._seen:

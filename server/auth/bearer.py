@@ -1,19 +1,41 @@
-"""Bearer-token authentication for the REST API (admins use a header, never a cookie)."""
+"""Bearer-token authentication for the REST API (admins use a header, never a cookie).
+
+What it needs is handed to it (:class:`BearerAuth`, set on the app at start-up), so auth
+depends on tokens, the sign-in budget and the proxy list only — not on the desk.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from aiohttp import web
 
-from server import appkeys, proxies
-from server.auth.tokens import ROLES, Claims, Role
+from server import proxies
+from server.auth.tokens import ROLES, Claims, Role, TokenService
 from server.errors import Forbidden, Unauthorized
+from server.ratelimit import LoginFailures
+from server.settings import IPNetwork
+
+
+@dataclass(frozen=True, slots=True)
+class BearerAuth:
+    """The tokens to verify against, the failed sign-in budget, and the proxies whose
+    forwarding headers are believed (``VIDEODESK_TRUSTED_PROXIES``)."""
+
+    tokens: TokenService
+    failures: LoginFailures
+    trusted_proxies: Sequence[IPNetwork]
+
+
+BEARER = web.AppKey("bearer_auth", BearerAuth)
 
 
 def client_address(request: web.Request) -> str:
     """The client's address, for limits only: it is never logged or used in a key name
     as it is (see :meth:`server.ratelimit.RateLimiter.address_bucket`). Behind proxies
     listed in ``VIDEODESK_TRUSTED_PROXIES`` it is the address they forwarded."""
-    return proxies.client_address(request, request.app[appkeys.SETTINGS].trusted_proxies)
+    return proxies.client_address(request, request.app[BEARER].trusted_proxies)
 
 
 async def require_role(request: web.Request, role: Role) -> Claims:
@@ -24,8 +46,8 @@ async def require_role(request: web.Request, role: Role) -> Claims:
     """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    tokens = request.app[appkeys.TOKENS]
-    failures = request.app[appkeys.LOGIN_FAILURES]
+    auth = request.app[BEARER]
+    tokens, failures = auth.tokens, auth.failures
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an Authorization: Bearer <token> header")
     token = token.strip()

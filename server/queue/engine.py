@@ -9,7 +9,6 @@ sockets concerned.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
@@ -19,7 +18,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 
 from server.errors import BadRequest
-from server.keys import CALL_RECORD_TTL, Keys
+from server.keys import Keys
 from server.queue.calls import QueueCalls
 from server.queue.errors import UnknownAgent, UnknownQueue
 from server.queue.estimate import estimate_wait
@@ -316,30 +315,6 @@ class QueueEngine:
             offer_timeout_ms=self.timing.offer_timeout_ms,
         )
         return transferred.patient, transferred.queue, transferred.offer
-
-    async def save_call_text(self, call_id: str, field: str, text: str) -> None:
-        """Keep an agent's private notes or wrap-up note on the call record."""
-        if field not in ("notes", "wrapup_note"):
-            raise BadRequest("not a call note")
-        key = self.keys.call(call_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, field, text[: MAX_NOTE * 2])
-            pipe.expire(key, CALL_RECORD_TTL)
-            await pipe.execute()
-
-    async def mark_media(self, call_id: str) -> None:
-        """A call-back became a video call (the patient answered the ring)."""
-        await self.redis.hset(self.keys.call(call_id), "media", "1")
-
-    async def chat_history(self, call_id: str) -> list[dict[str, Any]]:
-        raw: list[str] = await self.redis.lrange(self.keys.call_chat(call_id), 0, -1)  # type: ignore[assignment]
-        history = []
-        for item in raw:
-            try:
-                history.append(json.loads(item))
-            except ValueError:
-                continue
-        return history
 
     async def queue_snapshot(self, queue: str, limit: int = 20) -> dict[str, Any]:
         """Waiting count, oldest wait and the first patients of a queue (for agents)."""

@@ -140,7 +140,7 @@ async def note(desk: Desk, conn: Connection, message: m.AgentNote) -> None:
     call_id = record.get("call") or record.get("last_call")
     if not call_id:
         raise BadRequest("There is no call to keep notes on.", code="no_call")
-    await desk.engine.save_call_text(call_id, "notes", message.text)
+    await desk.call_notes.save(call_id, "notes", message.text)
     await conn.send({"type": "agent.note_saved", "call": call_id})
 
 
@@ -194,7 +194,7 @@ async def wrapup(desk: Desk, conn: Connection, message: m.AgentWrapup) -> None:
         )
     record = await desk.engine.agent(aid)
     if message.note and record.get("last_call"):
-        await desk.engine.save_call_text(record["last_call"], "wrapup_note", message.note)
+        await desk.call_notes.save(record["last_call"], "wrapup_note", message.note)
     default_next = "available" if desk.settings.auto_available_after_wrapup else "away"
     available = (default_next if message.next is UNSET else message.next) == "available"
     offer = await desk.engine.wrapup_done(aid, outcome, available=available)

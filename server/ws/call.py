@@ -83,7 +83,7 @@ async def ring_answer(desk: Desk, conn: Connection, accept: bool) -> None:
     if not accept:
         await desk.notify(aid, {"type": "agent.ring_declined", "call": call_id})
         return
-    await desk.engine.mark_media(call_id)
+    await desk.call_notes.mark_media(call_id)
     await notify.call_started(desk, call_id, conn.participant, aid, "callback")
 
 
@@ -115,7 +115,7 @@ async def _relay_candidate(desk: Desk, conn: Connection, candidate: m.Candidate 
 
 
 def _budget(conn: Connection) -> CandidateBudget:
-    if not isinstance(conn.candidates, CandidateBudget) or conn.candidates_call != conn.call:
+    if conn.candidates is None or conn.candidates_call != conn.call:
         conn.candidates = CandidateBudget()
         conn.candidates_call = conn.call
     return conn.candidates

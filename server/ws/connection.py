@@ -11,6 +11,8 @@ from aiohttp import web
 
 from server.auth.sessions import Session
 from server.ws.sockets import SocketCount
+from signaling.echo import EchoPeer
+from signaling.sdp import CandidateBudget
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,9 @@ class Connection:
     queue: str = ""
     last_state: dict[str, Any] = field(default_factory=dict)  # last queue.state pushed
     last_panel: dict[str, Any] = field(default_factory=dict)  # last agent.queues pushed
-    candidates: Any = None  # the CandidateBudget of the current call
+    candidates: CandidateBudget | None = None  # ICE candidates relayed in the current call
     candidates_call: str = ""
-    echo: Any = None  # the lobby's EchoPeer while a connection test runs
+    echo: EchoPeer | None = None  # the lobby's test peer while a connection test runs
     count: SocketCount | None = None  # this socket in the cross-process socket counts
     # When the socket must close for its token's expiry (a patient in a visit is given
     # time past it: server/ws/expiry.py).

@@ -1,15 +1,15 @@
 """This process's sockets, by participant and by token, and local delivery.
 
-Messages that change what a socket is doing (a call starting or ending) pass
-through :meth:`Hub.deliver`, which keeps the connection's call state in step,
-so a participant can only ever message the peer of their current call.
+The hub is transport only: it knows sockets, not calls or queues. Each delivered
+message passes through the ``before_send`` hook it is given (the desk gives it
+:func:`server.ws.peers.before_send`, which keeps each socket's call state in step).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp import WSCloseCode
@@ -18,13 +18,23 @@ from server.ws.connection import Connection
 
 log = logging.getLogger(__name__)
 
+# What a socket is sent of a message (None: nothing), and whatever else delivery means.
+BeforeSend = Callable[[Connection, dict[str, Any]], dict[str, Any] | None]
+
+
+def _as_is(conn: Connection, message: dict[str, Any]) -> dict[str, Any] | None:
+    return message
+
 
 class Hub:
     """Sockets per session, per token and per address are counted across processes in
     Redis (``server/ws/sockets.py``); this process counts, per address, the sockets that
     have not authenticated yet (without a Redis call: they may be anybody's)."""
 
-    def __init__(self, max_unauthenticated_per_address: int = 10) -> None:
+    def __init__(
+        self, max_unauthenticated_per_address: int = 10, before_send: BeforeSend = _as_is
+    ) -> None:
+        self._before_send = before_send
         self._by_participant: dict[str, set[Connection]] = defaultdict(set)
         self._by_jti: dict[str, set[Connection]] = defaultdict(set)
         self._unauthenticated: dict[str, int] = defaultdict(int)
@@ -86,23 +96,10 @@ class Hub:
         conns = self._by_participant.get(participant)
         if not conns:
             return False
-        kind = message.get("type")
         for conn in list(conns):
-            if kind == "call.started":
-                conn.peer = str(message.get("peer_id", ""))
-                conn.call = str(message.get("call", ""))
-            elif kind == "call.ended":
-                conn.peer = ""
-                conn.call = ""
-            elif kind == "queue.state":
-                # The wait so far grows by itself (the page counts on): not a change.
-                news = {k: v for k, v in message.items() if k != "waited_s"}
-                if news == conn.last_state:
-                    continue  # nothing changed for this patient: no push
-                conn.last_state = news
-                conn.queue = str(message.get("queue") or conn.queue)
-            public = {k: v for k, v in message.items() if k != "peer_id"}
-            await conn.send(public)
+            sent = self._before_send(conn, message)
+            if sent is not None:
+                await conn.send(sent)
         return True
 
     async def close_token(self, jti: str, reason: str) -> int:

@@ -128,7 +128,7 @@ async def call_started(
             patient=outbound.patient_context(patient, kind),
             resumed=resumed,
         )
-        message["history"] = await desk.engine.chat_history(call_id) if resumed else []
+        message["history"] = await desk.chat_log.history(call_id) if resumed else []
         await desk.notify(aid, message)
     if only in (None, pid):
         message = outbound.call_started(
@@ -140,7 +140,7 @@ async def call_started(
             kind=kind,
             resumed=resumed,
         )
-        message["history"] = await desk.engine.chat_history(call_id) if resumed else []
+        message["history"] = await desk.chat_log.history(call_id) if resumed else []
         message["on_hold"] = patient.get("state") == "on_hold"
         await desk.notify(pid, message)
 
