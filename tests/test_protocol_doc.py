@@ -1,11 +1,13 @@
-"""docs/protocol.md matches the code: every message type, field and error code."""
+"""docs/protocol.md matches the code: every message type, field, limit and error code."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from signaling.messages import CLIENT_MESSAGES, ENVELOPE
+from signaling.schema import client_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -30,6 +32,97 @@ def test_every_client_message_and_field_is_documented() -> None:
             assert f"`{name}`" in row, f"{kind}.{name} is not documented"
     for name in ENVELOPE:
         assert f"`{name}`" in DOC
+
+
+SCHEMA = client_schema()
+# What the doc says of a field, in its tables: `name` (… ≤ 80 …), `rating` (1–5), and
+# `mode` (`phone` or `page`) or `needs` (list of `a`, `b`).
+LIMIT = re.compile(r"`(\w+)` \([^()`]*?≤ (\d+)")
+RANGE = re.compile(r"`(\w+)` \((\d+)–(\d+)\)")
+CHOICES = re.compile(r"`(\w+)` \((?:list of )?((?:`[\w.-]+`(?:, | or )?)+)\)")
+
+
+def field_schemas(kind: str) -> dict[str, list[dict[str, Any]]]:
+    """The schemas of a message's fields by name, nested objects' fields included."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    ref = SCHEMA["discriminator"]["mapping"][kind]
+    pending, seen = [ref], set()
+    while pending:
+        ref = pending.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        for name, schema in SCHEMA["$defs"][ref.rpartition("/")[2]]["properties"].items():
+            for option in [schema, *schema.get("anyOf", []), schema.get("items", {})]:
+                found.setdefault(name, []).append(option)
+                if "$ref" in option:
+                    pending.append(option["$ref"])
+    return found
+
+
+def stated_limits(row: str) -> list[tuple[str, str]]:
+    """The limits a table row states, by field: ("name", "≤ 80"), ("rating", "1–5")."""
+    limits = [(name, f"≤ {n}") for name, n in LIMIT.findall(row)]
+    limits += [(name, f"{low}–{high}") for name, low, high in RANGE.findall(row)]
+    for name, choices in CHOICES.findall(row):
+        limits.append((name, " ".join(sorted(re.findall(r"`([^`]+)`", choices)))))
+    return limits
+
+
+def schema_limits(schema: dict[str, Any]) -> set[str]:
+    """The same, as the schema of one field (or one of its options) has them."""
+    limits = {f"≤ {schema[key]}" for key in ("maxLength", "maxItems") if key in schema}
+    if "minimum" in schema and "maximum" in schema:
+        limits.add(f"{schema['minimum']}–{schema['maximum']}")
+    if "enum" in schema:
+        limits.add(" ".join(sorted(schema["enum"])))
+    return limits
+
+
+def limit_problems(kind: str, row: str) -> tuple[int, list[str]]:
+    """How many limits the row states, and those the schema does not have."""
+    fields = field_schemas(kind)
+    stated, problems = stated_limits(row), []
+    for name, limit in stated:
+        in_schema = set().union(*(schema_limits(s) for s in fields.get(name, [])))
+        if name not in fields:
+            problems.append(f"{kind}: docs/protocol.md gives {name} a limit; it is no field")
+        elif limit not in in_schema:
+            problems.append(
+                f"{kind}.{name}: docs/protocol.md says {limit}, the schema {sorted(in_schema)}"
+            )
+    return len(stated), problems
+
+
+def fields_cells() -> dict[str, str]:
+    """The "fields" cell of each client message's row, by the row's types."""
+    section = DOC.split("## Client → server")[1].split("## Server → client")[0]
+    cells: dict[str, str] = {}
+    column = -1
+    for line in section.splitlines():
+        row = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if row[0] == "type":
+            column = row.index("fields")
+        elif line.startswith("| `"):
+            for kind in re.findall(r"`([a-z_]+\.[a-z_]+|[a-z]+)`", row[0]):
+                cells[kind] = row[column]
+    return cells
+
+
+def test_documented_limits_agree_with_the_schema() -> None:
+    cells = fields_cells()
+    problems: list[str] = []
+    stated = 0
+    for kind in CLIENT_MESSAGES:
+        count, found = limit_problems(kind, cells[kind])
+        stated, problems = stated + count, problems + found
+    assert not problems, "\n".join(problems)
+    assert stated >= 25, f"only {stated} limits read from docs/protocol.md: has the form changed?"
+    envelope = SCHEMA["$defs"]["Ping"]["properties"]
+    id_limit = re.search(r"^\| `id` \| text ≤ (\d+)", DOC, re.M)
+    assert id_limit and int(id_limit.group(1)) == envelope["id"]["maxLength"]
+    version = re.search(r"^\| `v` \| whole number, must be (\d+)", DOC, re.M)
+    assert version and int(version.group(1)) == envelope["v"]["minimum"] == envelope["v"]["maximum"]
 
 
 def test_every_documented_client_message_exists() -> None:
@@ -75,3 +168,13 @@ def test_every_websocket_error_code_is_documented() -> None:
     }  # fmt: skip
     missing = {c for c in error_codes_in_code() if f"`{c}`" not in DOC} - http_only
     assert not missing, f"error codes not in docs/protocol.md: {sorted(missing)}"
+
+
+def test_a_wrong_limit_in_the_doc_is_caught() -> None:
+    assert limit_problems("queue.join", "`name` (text ≤ 80, required)") == (1, [])
+    assert limit_problems("queue.join", "`name` (text ≤ 81, required)")[1] == [
+        "queue.join.name: docs/protocol.md says ≤ 81, the schema ['≤ 80']"
+    ]
+    assert limit_problems("survey.submit", "`rating` (0–5)")[1]
+    assert limit_problems("agent.wrapup", "`next` (`available` or `busy`)")[1]
+    assert limit_problems("call.ice", "{`sdpMid` (≤ 64)}")[1]

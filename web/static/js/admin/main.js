@@ -8,7 +8,7 @@ import { ApiError, messageOf, requestJson } from "../lib/api.js";
 import { byId, setText, show } from "../lib/dom.js";
 import * as i18n from "../lib/i18n.js";
 import { t } from "../lib/i18n.js";
-import { dispatch, Protocol } from "../lib/protocol.js";
+import { authMessage, dispatch, Protocol } from "../lib/protocol.js";
 import { takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
 import { StaffMessageForm } from "../lib/staff-message.js";
@@ -26,7 +26,7 @@ const token = fromLink || sessionStorage.getItem(STORAGE_KEY) || "";
 let fatalShown = false;
 const socket = new DeskSocket({
   role: "admin",
-  auth: () => ({ type: "auth", role: "admin", token }),
+  auth: () => authMessage("admin", token),
   onMessage: (message) => dispatch(handlers, message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });

@@ -1,7 +1,10 @@
 // @ts-check
 // What a page may send to the desk: one method per client message type of
-// docs/protocol.md (signaling/messages.py is the schema). Fields are passed through
-// only when set, so the server's "no unknown fields" rule always holds.
+// docs/protocol.md (signaling/messages.py is the schema; docs/protocol.schema.json its
+// JSON Schema). Required fields are always sent, optional ones only when set, and no
+// other: the server refuses unknown fields. tests/test_protocol_schema.py reads this file
+// and checks each sender against the schema, so build messages the way it can read:
+// this.socket.send("type", { field, name: value, ...defined({ optional }) }).
 // Each method returns the message id (echoed as `ref` in an error), or null when the
 // socket is not connected.
 //
@@ -279,6 +282,15 @@ export function descriptionFields(description) {
   return { type: description.type, sdp: description.sdp };
 }
 
+/**
+ * The `auth` message, the first an admin's socket sends (it has no session cookie).
+ * @param {"patient" | "agent" | "admin"} role
+ * @param {string} token
+ */
+export function authMessage(role, token) {
+  return { type: "auth", role, token };
+}
+
 /** @typedef {string | null} Sent  a message's id, or null: not connected */
 
 export class Protocol {
@@ -299,7 +311,7 @@ export class Protocol {
    * @returns {Sent}
    */
   queueJoin({ name, reason, language, needs = [] }) {
-    return this.socket.send("queue.join", { ...defined({ name, reason, language }), needs });
+    return this.socket.send("queue.join", { name, ...defined({ reason, language }), needs });
   }
   /** @returns {Sent} */
   queueLeave() {
@@ -316,7 +328,7 @@ export class Protocol {
    * @returns {Sent}
    */
   queueCallback(mode, phone, slot) {
-    return this.socket.send("queue.callback", defined({ mode, phone, slot }));
+    return this.socket.send("queue.callback", { mode, ...defined({ phone, slot }) });
   }
   /** @returns {Sent} */
   queueSlots() {
@@ -332,7 +344,7 @@ export class Protocol {
    * @returns {Sent}
    */
   surveySubmit(rating, comment) {
-    return this.socket.send("survey.submit", defined({ rating, comment }));
+    return this.socket.send("survey.submit", { rating, ...defined({ comment }) });
   }
   /**
    * @param {boolean} accept
@@ -393,7 +405,7 @@ export class Protocol {
    * @returns {Sent}
    */
   agentStatus(status, reason) {
-    return this.socket.send("agent.status", defined({ status, reason }));
+    return this.socket.send("agent.status", { status, ...defined({ reason }) });
   }
   /**
    * @param {string} token  the offer's
@@ -408,7 +420,7 @@ export class Protocol {
    * @returns {Sent}
    */
   agentDecline(token, reason) {
-    return this.socket.send("agent.decline", defined({ token, reason }));
+    return this.socket.send("agent.decline", { token, ...defined({ reason }) });
   }
   /** @returns {Sent} */
   agentEnd() {
@@ -433,7 +445,7 @@ export class Protocol {
    * @returns {Sent}
    */
   agentWrapup({ outcome, note, next }) {
-    return this.socket.send("agent.wrapup", defined({ outcome, note, next }));
+    return this.socket.send("agent.wrapup", { outcome, ...defined({ note, next }) });
   }
   /**
    * @param {string} text
