@@ -13,6 +13,7 @@ import time
 
 import aiohttp
 
+from server.api import body as bodies
 from server.api.tokens import link_for, token_request
 from server.auth.keyring import Keyring, load_secret
 from server.auth.tokens import IssuedToken, TokenRequest, TokenService
@@ -62,7 +63,7 @@ async def issue_from_cli(settings: Settings, args: argparse.Namespace) -> int:
         body = _request_body(args)
         if args.role == "patient" and "queue" not in body:
             body["queue"] = settings.queues[0].name
-        request = token_request(settings, body)
+        request = token_request(settings, bodies.convert(body, bodies.TokenRequest))
     except DeskError as exc:
         print(f"videodesk: {exc.message}", file=sys.stderr)
         return 2

@@ -571,10 +571,11 @@ def _refusal(error: str, ref: str | None) -> ProtocolError:
     own = _OWN.match(what)
     if own is not None:
         return ProtocolError("invalid_field", f"{prefix}{own['name']}: {own['problem']}", ref)
-    return ProtocolError("invalid_field", f"{path or 'message'}: {_plain(what)}", ref)
+    return ProtocolError("invalid_field", f"{path or 'message'}: {plain_words(what)}", ref)
 
 
-def _plain(what: str) -> str:
+def plain_words(what: str) -> str:
+    """msgspec's account of a refused value, in plain words (also for REST bodies)."""
     if match := re.match(r"^Expected `str` of length <= (\d+)$", what):
         return f"longer than {match[1]} characters"
     if match := re.match(r"^Expected `array` of length <= (\d+)$", what):

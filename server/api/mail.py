@@ -18,12 +18,11 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 
 from server import appkeys
-from server.api.body import json_object, text
+from server.api.body import MailConfig, MailRequest, MailStatus, UnsetType, builtins, read
 from server.api.tokens import ADMIN_REQUESTS_PER_MINUTE, link_for
 from server.auth.bearer import require_role
 from server.auth.tokens import Claims, IssuedToken, Role
@@ -38,7 +37,6 @@ log = logging.getLogger(__name__)
 MAILS_PER_ADMIN_PER_HOUR = 100
 MAILS_PER_RECIPIENT_PER_HOUR = 5
 HOUR = 3600
-_FIELDS = {"token", "link", "to"}
 _NOT_CONFIGURED = "E-mail is not set up on this desk (VIDEODESK_SMTP_URL)."
 
 
@@ -51,14 +49,14 @@ async def require_admin_claims(request: web.Request) -> Claims:
 
 async def mail_config(request: web.Request) -> web.Response:
     await require_admin_claims(request)
-    return web.json_response({"configured": appkeys.OUTBOX in request.app})
+    return web.json_response(builtins(MailConfig(configured=appkeys.OUTBOX in request.app)))
 
 
 async def send_invitation(request: web.Request) -> web.Response:
     admin = await require_admin_claims(request)
-    body = await json_object(request, _FIELDS)
+    body = await read(request, MailRequest)
     try:
-        recipient = checked_address(body.get("to"))
+        recipient = checked_address(body.to)
     except ValueError as problem:
         raise BadRequest(str(problem), code="invalid_address") from None
     claims, link = await _mailable(request, body)
@@ -79,7 +77,7 @@ async def send_invitation(request: web.Request) -> web.Response:
     mail_id = await request.app[appkeys.OUTBOX].queue(
         invitation, recipient, jti=claims.jti, typ=claims.typ
     )
-    return web.json_response({"id": mail_id, "status": "queued"}, status=202)
+    return web.json_response(builtins(MailStatus(id=mail_id, status="queued")), status=202)
 
 
 async def invitation_status(request: web.Request) -> web.Response:
@@ -92,17 +90,17 @@ async def invitation_status(request: web.Request) -> web.Response:
     return web.json_response(status)
 
 
-async def _mailable(request: web.Request, body: dict[str, Any]) -> tuple[Claims, str]:
+async def _mailable(request: web.Request, body: MailRequest) -> tuple[Claims, str]:
     """The verified claims of the link to send, and the desk's own link for them."""
     settings = request.app[appkeys.SETTINGS]
-    if ("token" in body) == ("link" in body):
-        raise BadRequest("Give the link to send as token or as link (one of them).")
     given: str | None = None
-    if "token" in body:
-        token = text(body, "token", limit=4096)
-    else:
-        given = text(body, "link", limit=5000)
+    if isinstance(body.link, UnsetType) and not isinstance(body.token, UnsetType):
+        token = body.token
+    elif isinstance(body.token, UnsetType) and not isinstance(body.link, UnsetType):
+        given = body.link
         token = given.partition("#token=")[2]
+    else:
+        raise BadRequest("Give the link to send as token or as link (one of them).")
     claims = await _verified(request, token)
     link = link_for(settings, IssuedToken(token=token, claims=claims, label=""))
     if given is not None and given != link:

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from server import __version__
+from server.api.body import (
+    ANSWERS,
+    REQUEST_BODIES,
+    Body,
+    MailRequest,
+    SearchRequest,
+    SessionRequest,
+    TokenRequest,
+)
 from server.selfhelp.language import LANGUAGES
 
 JSON = "application/json"
@@ -43,99 +53,6 @@ AS_ROLE = {
     "schema": {"enum": ["patient", "agent"]},
 }
 
-TOKEN_REQUEST = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["type"],
-    "properties": {
-        "type": {"enum": ["admin", "agent", "invite", "desk"]},
-        "name": {"type": "string", "maxLength": 80},
-        "label": {"type": "string", "maxLength": 80},
-        "queues": {
-            "type": "array",
-            "maxItems": 32,
-            "items": {"type": "string", "minLength": 1, "maxLength": 32},
-        },
-        "queue": {"type": "string", "maxLength": 32},
-        "languages": {
-            "type": "array",
-            "maxItems": 32,
-            "items": {"type": "string", "minLength": 1, "maxLength": 32},
-        },
-        "reason": {"type": "string", "maxLength": 500},
-        "priority": {"enum": ["normal", "urgent"]},
-        "ttl": {"type": "integer", "minimum": 60, "maximum": 366 * 24 * 3600},
-        "valid_from": {"type": "integer", "minimum": 0, "maximum": 2**40},
-    },
-}
-TOKEN_INFO = {
-    "type": "object",
-    "required": ["jti", "role", "type", "subject", "label", "queues", "issued_at", "expires_at"],
-    "properties": {
-        "jti": {"type": "string"},
-        "role": {"enum": ["admin", "agent", "patient"]},
-        "type": {"enum": ["admin", "agent", "invite", "desk"]},
-        "subject": {"type": "string"},
-        "label": {"type": "string"},
-        "queues": {"type": "array", "items": {"type": "string"}},
-        "issued_at": {"type": "integer"},
-        "expires_at": {"type": "integer"},
-        "revoked": {"type": "boolean"},
-        "status": {
-            "enum": ["active", "used", "expired", "revoked"],
-            "description": "in the list: revoked, else used (an invite joined), else "
-            "expired, else active",
-        },
-        "used_at": {"type": ["integer", "null"], "description": "when an invite was used"},
-        "revoked_at": {"type": ["integer", "null"]},
-        "token": {"type": "string", "description": "only in the answer to POST"},
-        "link": {"type": "string", "description": "the page link, token in the fragment"},
-    },
-}
-SESSION = {
-    "type": "object",
-    "required": ["session"],
-    "properties": {
-        "session": {
-            "type": "object",
-            "properties": {
-                "role": {"enum": ["patient", "agent"]},
-                "name": {"type": "string"},
-                "queue": {"type": "string"},
-                "queues": {"type": "array", "items": {"type": "string"}},
-                "languages": {"type": "array", "items": {"type": "string"}},
-                "reason": {"type": "string"},
-                "expires_at": {"type": "integer"},
-            },
-        }
-    },
-}
-MAIL_REQUEST = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["to"],
-    "description": "One of token and link: an agent link or a patient link (invitation or "
-    "desk link) this desk issued. The desk writes the message itself.",
-    "properties": {
-        "token": {"type": "string", "maxLength": 4096},
-        "link": {"type": "string", "maxLength": 5000},
-        "to": {"type": "string", "maxLength": 254, "description": "one address, nothing else"},
-    },
-}
-MAIL_STATUS = {
-    "type": "object",
-    "required": ["id", "status"],
-    "properties": {
-        "id": {"type": "string"},
-        "status": {"enum": ["queued", "sent", "failed"]},
-        "kind": {"enum": ["patient", "agent"]},
-        "queued_at": {"type": "integer"},
-        "sent_at": {"type": "integer"},
-        "failed_at": {"type": "integer"},
-        "error": {"type": "string", "description": "a stable code, when failed"},
-        "reason": {"type": "string", "description": "why it failed, in plain words"},
-    },
-}
 HELP_LANGUAGE = {
     "name": "lang",
     "in": "query",
@@ -143,18 +60,25 @@ HELP_LANGUAGE = {
     "description": "the reader's language (default en): each article in it, else in English",
     "schema": {"enum": list(LANGUAGES)},
 }
-ARTICLE = {
-    "type": "object",
-    "required": ["slug", "title", "summary", "lang"],
-    "properties": {
-        "slug": {"type": "string"},
-        "title": {"type": "string"},
-        "summary": {"type": "string"},
-        "lang": {"enum": list(LANGUAGES), "description": "the language it is shown in"},
-        "html": {"type": "string"},
-        "score": {"type": "number"},
-    },
-}
+
+
+def schemas() -> dict[str, Any]:
+    """The document's schemas, each generated from its struct in :mod:`server.api.body`."""
+    _refs, components = msgspec.json.schema_components(
+        (*REQUEST_BODIES, *ANSWERS), ref_template=REF + "{name}"
+    )
+    # As JSON has it (a default of () is the list []), docstrings read as one paragraph
+    # of Markdown (``x`` is `x`).
+    plain: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(components))
+    for schema in plain.values():
+        if "description" in schema:
+            schema["description"] = " ".join(schema["description"].split()).replace("``", "`")
+    return plain
+
+
+def _body(kind: type[Body]) -> dict[str, Any]:
+    """A request body: the JSON of ``kind``."""
+    return {"required": True, "content": {JSON: {"schema": {"$ref": REF + kind.__name__}}}}
 
 
 def document() -> dict[str, Any]:
@@ -173,19 +97,7 @@ def document() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "message"],
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                },
-                "TokenRequest": TOKEN_REQUEST,
-                "TokenInfo": TOKEN_INFO,
-                "Session": SESSION,
-                "Article": ARTICLE,
-                "MailRequest": MAIL_REQUEST,
-                "MailStatus": MAIL_STATUS,
-            },
+            "schemas": schemas(),
         },
         "paths": _paths(),
     }
@@ -203,9 +115,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/session": {
             "post": {
                 "summary": "Exchange a patient or agent token for a session cookie",
-                "requestBody": {"required": True, "content": {JSON: {"schema": {
-                    "type": "object", "additionalProperties": False, "required": ["token"],
-                    "properties": {"token": {"type": "string", "maxLength": 4096}}}}}},
+                "requestBody": _body(SessionRequest),
                 "description": "Refused (403) from an Origin not on the allow-list; the body "
                                "must be application/json (415 otherwise): login CSRF.",
                 "responses": {"201": _ok("Session created (Set-Cookie vd_patient or vd_agent)",
@@ -222,16 +132,13 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Issue an agent token, a patient invite, a desk link or an admin token",
                 "security": ADMIN,
-                "requestBody": {"required": True, "content": {JSON: {"schema": {
-                    "$ref": REF + "TokenRequest"}}}},
+                "requestBody": _body(TokenRequest),
                 "responses": {"201": _ok("Issued", {"$ref": REF + "TokenInfo"}), **ERRORS},
             },
             "get": {
                 "summary": "Every unexpired token issued (without the tokens themselves)",
                 "security": ADMIN,
-                "responses": {"200": _ok("Tokens", {"type": "object", "required": ["tokens"],
-                    "properties": {"tokens": {"type": "array",
-                                              "items": {"$ref": REF + "TokenInfo"}}}}), **ERRORS},
+                "responses": {"200": _ok("Tokens", {"$ref": REF + "TokenList"}), **ERRORS},
             },
         },
         "/api/v1/tokens/{jti}": {
@@ -240,22 +147,18 @@ def _paths() -> dict[str, Any]:
                 "security": ADMIN,
                 "parameters": [{"name": "jti", "in": "path", "required": True,
                                 "schema": {"type": "string", "maxLength": 64}}],
-                "responses": {"200": _ok("Revoked", {"type": "object", "properties": {
-                    "jti": {"type": "string"}, "revoked": {"type": "boolean"},
-                    "known": {"type": "boolean"}}}), **ERRORS,
+                "responses": {"200": _ok("Revoked", {"$ref": REF + "Revoked"}), **ERRORS,
                     "404": _error("The desk never issued a token with this id")},
             }
         },
         "/api/v1/mail": {"get": {
             "summary": "Whether this desk can send links by e-mail (VIDEODESK_SMTP_URL)",
             "security": ADMIN,
-            "responses": {"200": _ok("Mail set-up", {"type": "object", "required": [
-                "configured"], "properties": {"configured": {"type": "boolean"}}}), **ERRORS}}},
+            "responses": {"200": _ok("Mail set-up", {"$ref": REF + "MailConfig"}), **ERRORS}}},
         "/api/v1/mail/invitations": {"post": {
             "summary": "Send an agent or patient link by e-mail, in the background",
             "security": ADMIN,
-            "requestBody": {"required": True, "content": {JSON: {"schema": {
-                "$ref": REF + "MailRequest"}}}},
+            "requestBody": _body(MailRequest),
             "responses": {"202": _ok("Queued; poll its status", {"$ref": REF + "MailStatus"}),
                           **ERRORS,
                           "409": _error("An invitation that has already been used"),
@@ -301,9 +204,7 @@ def _paths() -> dict[str, Any]:
             }}},
         "/api/v1/help/articles": {"get": {
             "summary": "Self-help articles", "parameters": [HELP_LANGUAGE], "responses": {
-                "200": _ok("Articles", {"type": "object", "required": ["articles"],
-                    "properties": {
-                        "articles": {"type": "array", "items": {"$ref": REF + "Article"}}}}),
+                "200": _ok("Articles", {"$ref": REF + "ArticleList"}),
                 "400": ERRORS["400"]}}},
         "/api/v1/help/articles/{slug}": {"get": {
             "summary": "One article, rendered to safe HTML",
@@ -314,11 +215,8 @@ def _paths() -> dict[str, Any]:
         "/api/v1/help/search": {"post": {
             "summary": "Search the articles (BM25); the query is in the body, never the URL",
             "parameters": [HELP_LANGUAGE],
-            "requestBody": {"required": True, "content": {JSON: {"schema": {
-                "type": "object", "additionalProperties": False, "required": ["q"],
-                "properties": {"q": {"type": "string", "maxLength": 500}}}}}},
-            "responses": {"200": _ok("Matching articles", {"type": "object", "properties": {
-                "articles": {"type": "array", "items": {"$ref": REF + "Article"}}}}),
+            "requestBody": _body(SearchRequest),
+            "responses": {"200": _ok("Matching articles", {"$ref": REF + "ArticleList"}),
                 "400": ERRORS["400"], "429": ERRORS["429"]}}},
         "/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)",
                              "responses": {"200": {"description": "Metrics", "content": {

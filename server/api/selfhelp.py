@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import appkeys
-from server.api.body import json_object, text
+from server.api.body import SearchRequest, read
 from server.auth.bearer import client_address
 from server.errors import BadRequest, NotFound
 from server.selfhelp.language import DEFAULT_LANGUAGE, LANGUAGES, supported
@@ -49,9 +49,8 @@ async def search(request: web.Request) -> web.Response:
     language = query_language(request)
     limiter = request.app[appkeys.RATE_LIMITER]
     await limiter.hit(limiter.address_bucket("help", client_address(request)), SEARCHES_PER_MINUTE)
-    body = await json_object(request, {"q"})
-    query = text(body, "q", limit=500)
-    hits = request.app[appkeys.DESK].help.search(query, language, limit=10, minimum=0.1)
+    body = await read(request, SearchRequest)
+    hits = request.app[appkeys.DESK].help.search(body.q, language, limit=10, minimum=0.1)
     return web.json_response(
         {"articles": [{**h.article.public(), "score": round(h.score, 2)} for h in hits]}
     )

@@ -12,7 +12,7 @@ import time
 from aiohttp import web
 
 from server import appkeys
-from server.api.body import json_object, text
+from server.api.body import SessionRequest, read
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Claims
@@ -30,10 +30,9 @@ async def create_session(request: web.Request) -> web.Response:
     await limiter.hit(limiter.address_bucket("session", address), EXCHANGES_PER_MINUTE)
     failures = app[appkeys.LOGIN_FAILURES]
     await failures.check(address)
-    body = await json_object(request, {"token"})
-    token = text(body, "token", limit=4096)
+    body = await read(request, SessionRequest)
     try:
-        claims = await _claims(request, token)
+        claims = await _claims(request, body.token)
     except Unauthorized as failure:
         await failures.record(address, where="session", reason=failure.code)
         raise
