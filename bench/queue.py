@@ -35,11 +35,11 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.utils import HIREDIS_AVAILABLE
 
-from server.keys import Keys
+from server.core.redis_keys import Keys
+from server.core.settings import DEFAULT_QUEUES, QueueConfig, parse_queues
 from server.queue.engine import QueueEngine, Timing
 from server.queue.estimate import DEFAULT_CYCLE_SECONDS, expected_wait
 from server.queue.models import Offer, PatientDetails
-from server.settings import DEFAULT_QUEUES, QueueConfig, parse_queues
 from tests.support.redis_server import RedisServer
 
 TARGET_P99_RATIO = 3.0  # a step's p99 within 3x the EVALSHA floor's p99
@@ -51,7 +51,7 @@ DETAILS = PatientDetails(name="Bench", reason="benchmark", language="en")
 # -- connection and desks --------------------------------------------------------------------
 @asynccontextmanager
 async def redis_for(url: str | None) -> AsyncIterator[tuple[Redis, str]]:
-    """A client set up like ``server.store.connect``'s, on the given or a throwaway server."""
+    """A client set up like ``server.core.store.connect``'s, on the given or a throwaway server."""
     server: RedisServer | None = None
     if url is None:
         server = RedisServer()

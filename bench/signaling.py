@@ -58,9 +58,9 @@ from redis.exceptions import RedisError
 
 from server.auth.keyring import Keyring
 from server.auth.tokens import TokenRequest, TokenService
-from server.keys import Keys
-from server.settings import Settings
-from server.store import connect
+from server.core.redis_keys import Keys
+from server.core.settings import Settings
+from server.core.store import connect
 from signaling.client import AgentBot, Bot, ClientError, PatientBot, Timings
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.relay import INBOX_MAXLEN, Relay, RelayKeys

@@ -13,31 +13,32 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import appkeys, metrics, pages
-from server.api import dashboard, health, mail, openapi, reports, selfhelp, session, tokens
+from server import pages
+from server.api import dashboard, health, mail, metrics, openapi, reports, selfhelp, session, tokens
 from server.auth.bearer import BEARER, BearerAuth
 from server.auth.keyring import Keyring, load_secret
-from server.auth.sessions import SessionStore
-from server.auth.tokens import TokenService
-from server.chatlog import ChatLog
-from server.desk import Desk
-from server.keys import Keys
-from server.lifecycle import Lifecycle
-from server.middleware import error_middleware, security_headers
-from server.primary_watch import PrimaryWatch
+from server.auth.sessions import SESSIONS, SessionStore
+from server.auth.tokens import TOKENS, TokenService
+from server.core import appkeys
+from server.core.lifecycle import Lifecycle
+from server.core.primary_watch import PrimaryWatch
+from server.core.ratelimit import LoginFailures, RateLimiter
+from server.core.redis_keys import Keys
+from server.core.settings import Settings, parse_sentinel_url
+from server.core.store import EMBEDDED_NOTICE, close, connect, embedded_reader
+from server.http.middleware import error_middleware, security_headers
 from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine, Timing
-from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.articles import load_articles
 from server.selfhelp.search import ArticleIndex
-from server.settings import Settings, parse_sentinel_url
-from server.store import EMBEDDED_NOTICE, close, connect, embedded_reader
-from server.ticker import Ticker
 from server.ws import broadcasts, peers
+from server.ws.chatlog import ChatLog
+from server.ws.desk import DESK, Desk
 from server.ws.endpoint import close_all, websocket
 from server.ws.hub import Hub
 from server.ws.presence import Presence
 from server.ws.sockets import OpenSockets
+from server.ws.ticker import Ticker
 from signaling.ice import IceConfig
 from signaling.relay import Relay, RelayKeys
 
@@ -106,9 +107,9 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
         revocation_file=revocation_file,
     )
     await tokens.load_revocations()
-    app[appkeys.TOKENS] = tokens
+    app[TOKENS] = tokens
     app[BEARER] = BearerAuth(tokens, app[appkeys.LOGIN_FAILURES], settings.trusted_proxies)
-    app[appkeys.SESSIONS] = SessionStore(app[appkeys.REDIS], app[appkeys.KEYS])
+    app[SESSIONS] = SessionStore(app[appkeys.REDIS], app[appkeys.KEYS])
     yield
 
 
@@ -157,8 +158,8 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         keys=keys,
         lifecycle=lifecycle,
         engine=engine,
-        tokens=app[appkeys.TOKENS],
-        sessions=app[appkeys.SESSIONS],
+        tokens=app[TOKENS],
+        sessions=app[SESSIONS],
         limiter=app[appkeys.RATE_LIMITER],
         login_failures=app[appkeys.LOGIN_FAILURES],
         hub=hub,
@@ -184,7 +185,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     presence = Presence(desk)
     ticker = Ticker(desk)
-    app[appkeys.DESK] = desk
+    app[DESK] = desk
     await relay.start(functools.partial(broadcasts.received, desk, presence))
     presence.start()
     ticker.start()
@@ -200,5 +201,5 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
 async def close_sockets(app: web.Application) -> None:
     """On shutdown (SIGTERM): refuse new work and close sockets with 1001 (going away)."""
     app[appkeys.LIFECYCLE].draining = True
-    if appkeys.DESK in app:
-        await close_all(app[appkeys.DESK])
+    if DESK in app:
+        await close_all(app[DESK])

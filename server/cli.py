@@ -16,8 +16,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from server.logs import configure_logging
-from server.settings import Settings, SettingsError
+from server.core.logs import configure_logging
+from server.core.settings import Settings, SettingsError
 
 log = logging.getLogger("server.cli")
 

@@ -28,10 +28,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import appkeys
 from server.api.selfhelp import query_language
-from server.middleware import csp_nonce
+from server.http.middleware import csp_nonce
 from server.selfhelp.language import DEFAULT_LANGUAGE
+from server.ws.desk import DESK
 
 WEB_ROOT = Path(str(files("web")))
 TEMPLATES = WEB_ROOT / "templates"
@@ -109,14 +109,14 @@ def help_language(request: web.Request) -> dict[str, str]:
 async def help_index(request: web.Request) -> web.Response:
     """``/help``: every article (title and summary), with a search box."""
     context = help_language(request)
-    articles = request.app[appkeys.DESK].help.articles(context["language"])
+    articles = request.app[DESK].help.articles(context["language"])
     return render("help.html", request, {**context, "articles": articles})
 
 
 async def help_article(request: web.Request) -> web.Response:
     """``/help/{slug}``: one article, or a page saying there is none (404)."""
     context = help_language(request)
-    article = request.app[appkeys.DESK].help.get(request.match_info["slug"], context["language"])
+    article = request.app[DESK].help.get(request.match_info["slug"], context["language"])
     if article is None:
         return render("help_missing.html", request, context, status=404)
     return render("help_article.html", request, {**context, "article": article})

@@ -10,8 +10,10 @@ import aiohttp
 
 from server.auth.keyring import Keyring, load_secret
 from server.auth.tokens import TokenRequest, TokenService
-from server.keys import Keys
-from server.reports import (
+from server.core.redis_keys import Keys
+from server.core.settings import Settings
+from server.core.store import connect, embedded
+from server.observability.reports import (
     EVENT_COLUMNS,
     SESSION_COLUMNS,
     event_rows,
@@ -20,8 +22,6 @@ from server.reports import (
     sessions_from,
     to_csv,
 )
-from server.settings import Settings
-from server.store import connect, embedded
 
 
 async def report_from_cli(settings: Settings, args: argparse.Namespace) -> int:

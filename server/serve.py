@@ -8,13 +8,12 @@ import signal
 
 from aiohttp import web
 
-from server import appkeys
 from server.app import create_app
-from server.auth.tokens import TokenRequest
-from server.http_errors import DeskRunner
-from server.lifecycle import Lifecycle
-from server.settings import Settings
-from server.store import EMBEDDED_NOTICE
+from server.auth.tokens import TOKENS, TokenRequest
+from server.core.lifecycle import Lifecycle
+from server.core.settings import Settings
+from server.core.store import EMBEDDED_NOTICE
+from server.http.parser_errors import DeskRunner
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # The port only: log lines carry no addresses (server.logs would redact the host).
+    # The port only: log lines carry no addresses (server.core.logs would redact the host).
     log.info("videodesk process %s listening on port %s", lifecycle.process_id, settings.port)
     await print_links(app, settings)
     try:
@@ -57,7 +56,7 @@ async def print_links(app: web.Application, settings: Settings) -> None:
     url = settings.public_url
     lines = [f"videodesk is running at {url}"]
     if settings.embedded:
-        tokens = app[appkeys.TOKENS]
+        tokens = app[TOKENS]
         first_queue = settings.queues[0].name
         label = "printed by serve"
         admin = await tokens.issue(TokenRequest(typ="admin", name="Admin", label=label))

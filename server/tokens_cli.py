@@ -17,10 +17,10 @@ from server.api import body as bodies
 from server.api.tokens import link_for, token_request
 from server.auth.keyring import Keyring, load_secret
 from server.auth.tokens import IssuedToken, TokenRequest, TokenService
-from server.errors import DeskError
-from server.keys import Keys
-from server.settings import Settings
-from server.store import connect, embedded
+from server.core.errors import DeskError
+from server.core.redis_keys import Keys
+from server.core.settings import Settings
+from server.core.store import connect, embedded
 
 CLI_ADMIN_TTL = 60
 

@@ -10,9 +10,9 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 from signaling.client import AgentBot, PatientBot
+from signaling.host_addresses import gather_only_on
 
 
 def report(event: str, **fields: Any) -> None:
@@ -25,12 +25,7 @@ def loopback_only(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    import aioice.ice
-
-    def loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    with mock.patch.object(aioice.ice, "get_host_addresses", loopback):
+    with gather_only_on(("127.0.0.1",)):
         yield
 
 

@@ -16,11 +16,10 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
-from server import appkeys
 from server.app import create_app
-from server.auth.tokens import TokenService
-from server.logs import quiet_third_party_loggers
-from server.settings import Settings
+from server.auth.tokens import TOKENS, TokenService
+from server.core.logs import quiet_third_party_loggers
+from server.core.settings import Settings
 from tests.support.redis_server import RedisServer
 
 # Fixture modules shared by several test files.
@@ -96,4 +95,4 @@ async def client(
 
 @pytest.fixture
 def tokens(client: TestClient[web.Request, web.Application]) -> TokenService:
-    return client.app[appkeys.TOKENS]
+    return client.app[TOKENS]

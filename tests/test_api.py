@@ -11,7 +11,7 @@ from pytest_aiohttp import AiohttpClient
 
 from server.app import create_app
 from server.auth.tokens import TokenRequest, TokenService
-from server.settings import Settings
+from server.core.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
 

@@ -27,7 +27,7 @@ from server.api.body import (
 )
 from server.api.openapi import REF, document
 from server.auth.tokens import MAX_TOKEN_TTL
-from server.errors import BadRequest
+from server.core.errors import BadRequest
 from signaling.text import text_problem
 
 ROUTES = {

@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from server.dashboard import snapshot
+from server.observability.dashboard import snapshot
 from server.ws.emergency import emergency_words
 from signaling.client import AgentBot, PatientBot
 from tests.support.desks import LiveDesk

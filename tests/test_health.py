@@ -9,9 +9,9 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
-from server import appkeys
 from server.app import create_app
-from server.settings import Settings
+from server.core import appkeys
+from server.core.settings import Settings
 from tests.conftest import make_env
 from tests.support.redis_server import RedisServer, free_port
 

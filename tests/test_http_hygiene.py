@@ -26,8 +26,10 @@ from pathlib import Path
 import pytest
 from aiohttp.http_exceptions import LineTooLong
 
-from server import logs, metrics, reports
-from server.settings import LOOPBACK_NETWORKS
+from server.api import metrics
+from server.core import logs
+from server.core.settings import LOOPBACK_NETWORKS
+from server.observability import reports
 from tests.conftest import make_env
 from tests.support.processes import ServerProcess
 

@@ -38,11 +38,11 @@ from redis.asyncio import Redis
 
 from server.app import create_app
 from server.auth.tokens import TokenRequest
-from server.keys import Keys
+from server.core.redis_keys import Keys
+from server.core.settings import Settings, SettingsError
 from server.mail.message import Invitation, body_of, checked_address, compose, first_name
 from server.mail.outbox import Outbox, smtp_transport
 from server.mail.smtp import MailServer, tls_context
-from server.settings import Settings, SettingsError
 from tests.conftest import make_env
 from tests.support.canary import PATIENT_REASON
 from tests.support.desks import LiveDesk, start_desk

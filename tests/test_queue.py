@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from redis.crc import key_slot
 
-from server.errors import BadRequest
+from server.core.errors import BadRequest
 from server.queue.engine import QueueEngine
 from server.queue.errors import (
     NotAvailable,

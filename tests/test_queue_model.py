@@ -36,8 +36,9 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
-from server.errors import DeskError
-from server.keys import Keys
+from server.core.errors import DeskError
+from server.core.redis_keys import Keys
+from server.core.store import embedded
 from server.queue.engine import QueueEngine
 from server.queue.errors import (
     NotAvailable,
@@ -48,7 +49,6 @@ from server.queue.errors import (
     WrongState,
 )
 from server.queue.models import Offer, TickReport
-from server.store import embedded
 from tests.support.invariants import check_invariants
 from tests.support.queues import QUEUE_NAMES, QUEUES, TIMING, details
 

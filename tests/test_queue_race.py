@@ -19,7 +19,7 @@ from typing import TypeVar
 import pytest
 from redis.asyncio import Redis
 
-from server.keys import Keys
+from server.core.redis_keys import Keys
 from server.queue.engine import QueueEngine
 from server.queue.errors import NotAvailable, StaleOffer, UnknownAgent, WrongState
 from server.queue.models import Call, CallEnd, Offer, TickReport

@@ -12,9 +12,9 @@ from pytest_aiohttp import AiohttpServer
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from server.keys import Keys
-from server.outages import is_outage
-from server.redis_cluster import desk_slot, parse_cluster_url
+from server.core.outages import is_outage
+from server.core.redis_cluster import desk_slot, parse_cluster_url
+from server.core.redis_keys import Keys
 from signaling import lua
 from signaling.client import ClientError, PatientBot
 from tests.support.desks import start_desk

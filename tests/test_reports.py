@@ -14,8 +14,8 @@ from pathlib import Path
 from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
 
-from server import appkeys
 from server.auth.tokens import TokenRequest
+from server.core import appkeys
 from server.queue.engine import QueueEngine
 from server.queue.models import PatientDetails
 from tests.conftest import TEST_SECRET
@@ -138,7 +138,7 @@ async def test_metrics_parse_and_count(live_desk: LiveDesk) -> None:
 async def test_dashboard_history(live_desk: LiveDesk) -> None:
     engine = live_desk.desk.engine
     await scripted_day(engine)
-    from server.history import history, record_sample
+    from server.observability.history import history, record_sample
 
     # This minute's sample is taken by us or, at the same moment, by the desk's ticker.
     await record_sample(engine.redis, engine.keys, list(engine.queues), await engine.clock_ms())

@@ -19,7 +19,7 @@ from pytest_aiohttp import AiohttpServer
 from redis.asyncio import Redis
 
 from server.auth.tokens import TokenRequest
-from server.errors import Unauthorized
+from server.core.errors import Unauthorized
 from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support.desks import LiveDesk, start_desk
 from tests.support.sockets import closed_with, next_of

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from server.settings import parse_sentinel_url
+from server.core.settings import parse_sentinel_url
 from signaling.client import ClientError, PatientBot
 from tests.support.desks import LiveDesk, start_desk
 from tests.support.sentinel import SentinelTopology

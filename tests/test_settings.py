@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.settings import QueueConfig, Settings, SettingsError, parse_queues
+from server.core.settings import QueueConfig, Settings, SettingsError, parse_queues
 
 
 def test_defaults_with_no_environment() -> None:

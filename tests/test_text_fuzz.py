@@ -15,10 +15,9 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server import appkeys
 from server.app import create_app
-from server.auth.tokens import TokenRequest
-from server.settings import Settings
+from server.auth.tokens import TOKENS, TokenRequest
+from server.core.settings import Settings
 from signaling.messages import CLIENT_MESSAGES
 from tests.conftest import make_env
 from tests.support.redis_server import free_port
@@ -82,7 +81,7 @@ class Desk:
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
         self.http = aiohttp.ClientSession()
-        tokens = self.app[appkeys.TOKENS]
+        tokens = self.app[TOKENS]
         self.admin = tokens.mint(TokenRequest(typ="admin")).token
         for role, typ, queues in (
             ("patient", "invite", ("appointments",)),

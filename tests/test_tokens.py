@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from server.auth.keyring import Keyring
 from server.auth.tokens import TokenRequest, TokenService, audience
-from server.keys import Keys
+from server.core.redis_keys import Keys
 from tests.conftest import TEST_SECRET
 
 Client = TestClient[web.Request, web.Application]

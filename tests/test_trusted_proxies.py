@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from server.proxies import client_address
-from server.ratelimit import LoginFailures
+from server.core.proxies import client_address
+from server.core.ratelimit import LoginFailures
 from tests.support.desks import LiveDesk
 
 PROXY = [ip_network("10.0.0.0/8")]

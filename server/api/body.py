@@ -4,7 +4,7 @@ Every JSON request body is one of the :class:`Body` structs below. Each lists it
 with their kinds and limits (``msgspec`` constraints, the same field kinds as the
 WebSocket messages of :mod:`signaling.messages`) and says what it is (its docstring).
 :func:`read` turns a request's body into one of these typed objects — handlers read
-attributes, never dictionaries — or raises :class:`~server.errors.BadRequest`:
+attributes, never dictionaries — or raises :class:`~server.core.errors.BadRequest`:
 
 * ``too_large`` — more than 16 KiB;
 * ``bad_request`` — not JSON, not an object, a field unknown, missing, or of the wrong
@@ -38,7 +38,7 @@ from aiohttp import web
 from msgspec import UNSET, Meta, UnsetType
 
 from server.auth.tokens import MAX_TOKEN_TTL
-from server.errors import BadRequest
+from server.core.errors import BadRequest
 from server.selfhelp.language import LANGUAGES
 from signaling.messages import Checked, FirstName, QueueName, ShortText, Token, plain_words
 from signaling.text import text_problem

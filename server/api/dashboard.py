@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import appkeys
 from server.api.tokens import require_admin
-from server.dashboard import snapshot
-from server.errors import BadRequest
-from server.history import history
+from server.core.errors import BadRequest
+from server.observability.dashboard import snapshot
+from server.observability.history import history
+from server.ws.desk import DESK
 
 
 async def dashboard(request: web.Request) -> web.Response:
     await require_admin(request)
-    return web.json_response(await snapshot(request.app[appkeys.DESK].engine))
+    return web.json_response(await snapshot(request.app[DESK].engine))
 
 
 async def dashboard_history(request: web.Request) -> web.Response:
@@ -24,7 +24,7 @@ async def dashboard_history(request: web.Request) -> web.Response:
         raise BadRequest("hours must be a number") from None
     if not 0 < hours <= 48:
         raise BadRequest("hours must be between 0 and 48")
-    engine = request.app[appkeys.DESK].engine
+    engine = request.app[DESK].engine
     return web.json_response(await history(engine.redis, engine.keys, list(engine.queues), hours))
 
 

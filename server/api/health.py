@@ -6,9 +6,9 @@ import asyncio
 
 from aiohttp import web
 
-from server import appkeys
-from server.middleware import json_error
-from server.store import ping, writable
+from server.core import appkeys
+from server.core.store import ping, writable
+from server.http.middleware import json_error
 
 READY_TIMEOUT = 1.0
 

@@ -21,16 +21,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import appkeys
 from server.api.body import MailConfig, MailRequest, MailStatus, UnsetType, builtins, read
 from server.api.tokens import ADMIN_REQUESTS_PER_MINUTE, link_for
 from server.auth.bearer import require_role
-from server.auth.tokens import Claims, IssuedToken, Role
-from server.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized, Unavailable
+from server.auth.tokens import TOKENS, Claims, IssuedToken, Role
+from server.core import appkeys
+from server.core.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
+from server.core.settings import SettingsError
 from server.mail.message import Invitation, checked_address, first_name
-from server.mail.outbox import Outbox, smtp_transport
-from server.mail.smtp import MailServer, helo_name, tls_context
-from server.settings import SettingsError
+from server.mail.outbox import OUTBOX, Outbox, smtp_transport
+from server.mail.smtp import MAIL_SERVER, MailServer, helo_name, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ async def require_admin_claims(request: web.Request) -> Claims:
 
 async def mail_config(request: web.Request) -> web.Response:
     await require_admin_claims(request)
-    return web.json_response(builtins(MailConfig(configured=appkeys.OUTBOX in request.app)))
+    return web.json_response(builtins(MailConfig(configured=OUTBOX in request.app)))
 
 
 async def send_invitation(request: web.Request) -> web.Response:
@@ -62,7 +69,7 @@ async def send_invitation(request: web.Request) -> web.Response:
     claims, link = await _mailable(request, body)
     # Only a request that could be sent learns that it cannot be (a bad one is a 400
     # either way, so the answer does not depend on the set-up).
-    if appkeys.OUTBOX not in request.app:
+    if OUTBOX not in request.app:
         raise Unavailable(_NOT_CONFIGURED, code="mail_not_configured", retry_after=3600)
     if request.app[appkeys.LIFECYCLE].draining:
         raise Unavailable("This server is restarting. Try again in a moment.")
@@ -74,17 +81,15 @@ async def send_invitation(request: web.Request) -> web.Response:
         expires_at=claims.exp,
         single_use=claims.single_use,
     )
-    mail_id = await request.app[appkeys.OUTBOX].queue(
-        invitation, recipient, jti=claims.jti, typ=claims.typ
-    )
+    mail_id = await request.app[OUTBOX].queue(invitation, recipient, jti=claims.jti, typ=claims.typ)
     return web.json_response(builtins(MailStatus(id=mail_id, status="queued")), status=202)
 
 
 async def invitation_status(request: web.Request) -> web.Response:
     await require_admin_claims(request)
     status = None
-    if appkeys.OUTBOX in request.app:
-        status = await request.app[appkeys.OUTBOX].status(request.match_info["id"])
+    if OUTBOX in request.app:
+        status = await request.app[OUTBOX].status(request.match_info["id"])
     if status is None:
         raise NotFound("No invitation e-mail with this id (they are kept for a day).")
     return web.json_response(status)
@@ -105,7 +110,7 @@ async def _mailable(request: web.Request, body: MailRequest) -> tuple[Claims, st
     link = link_for(settings, IssuedToken(token=token, claims=claims, label=""))
     if given is not None and given != link:
         raise BadRequest("This link does not lead to this desk.", code="link_not_valid")
-    if claims.single_use and await request.app[appkeys.TOKENS].invite_used(claims.jti):
+    if claims.single_use and await request.app[TOKENS].invite_used(claims.jti):
         raise Conflict("This invitation has already been used.", code="invite_used")
     return claims, link
 
@@ -116,7 +121,7 @@ async def _verified(request: web.Request, token: str) -> Claims:
     A bad link is the request's problem, a 400: a 401 would say the admin's own token
     failed (and sign the admin page out).
     """
-    tokens = request.app[appkeys.TOKENS]
+    tokens = request.app[TOKENS]
     failures: list[Unauthorized] = []
     roles: tuple[Role, ...] = ("patient", "agent")
     for role in roles:
@@ -159,17 +164,17 @@ async def _count_send(request: web.Request, admin: Claims, recipient: str) -> No
 async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     """The outbox, when a mail server is set: its TLS trust is read here (a file)."""
     settings = app[appkeys.SETTINGS]
-    if appkeys.MAIL_SERVER not in app:
+    if MAIL_SERVER not in app:
         yield
         return
-    server = app[appkeys.MAIL_SERVER]
+    server = app[MAIL_SERVER]
     try:
         tls = tls_context(settings.smtp_ca_file)
     except ssl.SSLError:
         raise SettingsError("VIDEODESK_SMTP_CA_FILE", "holds no PEM certificate") from None
     transport = smtp_transport(server, tls=tls, helo=helo_name(settings.public_url))
     outbox = Outbox(app[appkeys.REDIS], app[appkeys.KEYS], transport, sender=settings.smtp_from)
-    app[appkeys.OUTBOX] = outbox
+    app[OUTBOX] = outbox
     log.info("invitation e-mails go to the mail server on port %s (%s)", server.port, server.mode)
     yield
     await outbox.close()
@@ -180,7 +185,7 @@ def setup(app: web.Application) -> None:
     settings = app[appkeys.SETTINGS]
     if settings.smtp_url is not None:
         try:
-            app[appkeys.MAIL_SERVER] = MailServer.from_url(settings.smtp_url)
+            app[MAIL_SERVER] = MailServer.from_url(settings.smtp_url)
         except ValueError as problem:
             raise SettingsError("VIDEODESK_SMTP_URL", str(problem)) from None
     app.cleanup_ctx.append(outbox_ctx)

@@ -6,12 +6,12 @@ live desk with it (no 5xx, responses as documented).
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from server import __version__
 from server.api.body import (
     ANSWERS,
     REQUEST_BODIES,
@@ -87,7 +87,7 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "videodesk REST API",
-            "version": __version__,
+            "version": metadata.version("videodesk"),  # pyproject.toml's
             "description": (
                 "Admin and page API of videodesk. Admin endpoints take an admin token as "
                 "`Authorization: Bearer <token>`. Every error is JSON "

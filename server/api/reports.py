@@ -7,10 +7,9 @@ import json
 
 from aiohttp import web
 
-from server import appkeys
 from server.api.tokens import require_admin
-from server.errors import BadRequest
-from server.reports import (
+from server.core.errors import BadRequest
+from server.observability.reports import (
     EVENT_COLUMNS,
     SESSION_COLUMNS,
     event_rows,
@@ -19,6 +18,7 @@ from server.reports import (
     sessions_from,
     to_csv,
 )
+from server.ws.desk import DESK
 
 MAX_RANGE_MS = 366 * 24 * 3600 * 1000
 
@@ -42,7 +42,7 @@ async def report(request: web.Request) -> web.Response:
     fmt = query.get("format", "json")
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv")
-    desk = request.app[appkeys.DESK]
+    desk = request.app[DESK]
     events = await events_between(desk.engine.redis, desk.keys, start, end)
     rows = sessions_from(events) if kind == "sessions" else event_rows(events)
     if fmt == "json":

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import appkeys
 from server.api.body import SearchRequest, read
 from server.auth.bearer import client_address
-from server.errors import BadRequest, NotFound
+from server.core import appkeys
+from server.core.errors import BadRequest, NotFound
 from server.selfhelp.language import DEFAULT_LANGUAGE, LANGUAGES, supported
+from server.ws.desk import DESK
 
 SEARCHES_PER_MINUTE = 60
 
@@ -33,13 +34,13 @@ def query_language(request: web.Request) -> str:
 
 async def list_articles(request: web.Request) -> web.Response:
     language = query_language(request)
-    articles = request.app[appkeys.DESK].help.articles(language)
+    articles = request.app[DESK].help.articles(language)
     return web.json_response({"articles": [a.public() for a in articles]})
 
 
 async def read_article(request: web.Request) -> web.Response:
     language = query_language(request)
-    article = request.app[appkeys.DESK].help.get(request.match_info["slug"], language)
+    article = request.app[DESK].help.get(request.match_info["slug"], language)
     if article is None:
         raise NotFound("There is no such article.", code="unknown_article")
     return web.json_response({**article.public(), "html": article.html})
@@ -50,7 +51,7 @@ async def search(request: web.Request) -> web.Response:
     limiter = request.app[appkeys.RATE_LIMITER]
     await limiter.hit(limiter.address_bucket("help", client_address(request)), SEARCHES_PER_MINUTE)
     body = await read(request, SearchRequest)
-    hits = request.app[appkeys.DESK].help.search(body.q, language, limit=10, minimum=0.1)
+    hits = request.app[DESK].help.search(body.q, language, limit=10, minimum=0.1)
     return web.json_response(
         {"articles": [{**h.article.public(), "score": round(h.score, 2)} for h in hits]}
     )

@@ -11,13 +11,13 @@ import time
 
 from aiohttp import web
 
-from server import appkeys
 from server.api.body import SessionRequest, read
 from server.auth.bearer import client_address
-from server.auth.sessions import COOKIES, Session, cookie_name, session_for
-from server.auth.tokens import Claims
-from server.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnsupportedMediaType
-from server.origins import origin_allowed
+from server.auth.sessions import COOKIES, SESSIONS, Session, cookie_name, session_for
+from server.auth.tokens import TOKENS, Claims
+from server.core import appkeys
+from server.core.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnsupportedMediaType
+from server.core.origins import origin_allowed
 
 EXCHANGES_PER_MINUTE = 30
 
@@ -38,7 +38,7 @@ async def create_session(request: web.Request) -> web.Response:
         raise
     session = await _resumed(request, claims)
     if session is None:
-        if claims.single_use and await app[appkeys.TOKENS].invite_used(claims.jti):
+        if claims.single_use and await app[TOKENS].invite_used(claims.jti):
             # Said at once, before the page greets anyone or asks for the camera: the
             # invite has been used by whoever joined with it (another browser).
             raise Conflict(
@@ -46,7 +46,7 @@ async def create_session(request: web.Request) -> web.Response:
                 code="invite_used",
             )
         session = session_for(claims)
-        await app[appkeys.SESSIONS].save(session)
+        await app[SESSIONS].save(session)
     response = web.json_response({"session": session.public()}, status=201)
     _set_cookie(request, response, session)
     return response
@@ -59,7 +59,7 @@ async def _resumed(request: web.Request, claims: Claims) -> Session | None:
     if not sid:
         return None
     try:
-        session = await request.app[appkeys.SESSIONS].load(sid)
+        session = await request.app[SESSIONS].load(sid)
     except Unauthorized:
         return None
     return session if session.jti == claims.jti else None
@@ -82,7 +82,7 @@ def _refuse_cross_site(request: web.Request) -> None:
 
 
 async def _claims(request: web.Request, token: str) -> Claims:
-    tokens = request.app[appkeys.TOKENS]
+    tokens = request.app[TOKENS]
     try:
         return await tokens.verify(token, "patient")
     except Unauthorized as patient_error:
@@ -116,7 +116,7 @@ async def current_session(request: web.Request) -> web.Response:
 
 async def end_session(request: web.Request) -> web.Response:
     session = await _load(request)
-    await request.app[appkeys.SESSIONS].delete(session)
+    await request.app[SESSIONS].delete(session)
     response = web.json_response({"ended": True})
     response.del_cookie(cookie_name(session.role), path="/")
     return response
@@ -138,8 +138,8 @@ def session_cookie(request: web.Request) -> str:
 
 async def _load(request: web.Request) -> Session:
     sid = session_cookie(request)
-    session = await request.app[appkeys.SESSIONS].load(sid)
-    if await request.app[appkeys.TOKENS].is_revoked(session.jti):
+    session = await request.app[SESSIONS].load(sid)
+    if await request.app[TOKENS].is_revoked(session.jti):
         raise Unauthorized("This link has been withdrawn.", code="token_revoked")
     return session
 

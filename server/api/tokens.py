@@ -6,13 +6,13 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from server import appkeys
 from server.api.body import Revoked, TokenInfo, TokenType, UnsetType, builtins, read
 from server.api.body import TokenRequest as TokenBody
 from server.auth.bearer import require_role
-from server.auth.tokens import IssuedToken, TokenRequest
-from server.errors import BadRequest
-from server.settings import Settings
+from server.auth.tokens import TOKENS, IssuedToken, TokenRequest
+from server.core import appkeys
+from server.core.errors import BadRequest
+from server.core.settings import Settings
 
 ADMIN_REQUESTS_PER_MINUTE = 240
 PAGE_OF_TYPE = {"admin": "/admin", "agent": "/agent", "invite": "/p", "desk": "/p"}
@@ -81,19 +81,19 @@ async def issue_token(request: web.Request) -> web.Response:
     await require_admin(request)
     settings = request.app[appkeys.SETTINGS]
     body = await read(request, TokenBody)
-    issued = await request.app[appkeys.TOKENS].issue(token_request(settings, body))
+    issued = await request.app[TOKENS].issue(token_request(settings, body))
     return web.json_response(issued_body(settings, issued), status=201)
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     await require_admin(request)
-    return web.json_response({"tokens": await request.app[appkeys.TOKENS].list()})
+    return web.json_response({"tokens": await request.app[TOKENS].list()})
 
 
 async def revoke_token(request: web.Request) -> web.Response:
     await require_admin(request)
     jti = request.match_info["jti"]
-    known = await request.app[appkeys.TOKENS].revoke(jti)
+    known = await request.app[TOKENS].revoke(jti)
     return web.json_response(builtins(Revoked(jti=jti, revoked=True, known=known)))
 
 

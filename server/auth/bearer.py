@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from server import proxies
 from server.auth.tokens import ROLES, Claims, Role, TokenService
-from server.errors import Forbidden, Unauthorized
-from server.ratelimit import LoginFailures
-from server.settings import IPNetwork
+from server.core import proxies
+from server.core.errors import Forbidden, Unauthorized
+from server.core.ratelimit import LoginFailures
+from server.core.settings import IPNetwork
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ BEARER = web.AppKey("bearer_auth", BearerAuth)
 
 def client_address(request: web.Request) -> str:
     """The client's address, for limits only: it is never logged or used in a key name
-    as it is (see :meth:`server.ratelimit.RateLimiter.address_bucket`). Behind proxies
+    as it is (see :meth:`server.core.ratelimit.RateLimiter.address_bucket`). Behind proxies
     listed in ``VIDEODESK_TRUSTED_PROXIES`` it is the address they forwarded."""
     return proxies.client_address(request, request.app[BEARER].trusted_proxies)
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.settings import Settings, SettingsError
+from server.core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 

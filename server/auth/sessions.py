@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from redis.asyncio import Redis
 
 from server.auth.tokens import Claims, Role, end_sessions_of_token, new_id
-from server.errors import Unauthorized
-from server.keys import SESSION_MAX_TTL, Keys
+from server.core.errors import Unauthorized
+from server.core.redis_keys import SESSION_MAX_TTL, Keys
 
 COOKIES = {"patient": "vd_patient", "agent": "vd_agent"}
 
@@ -144,3 +145,7 @@ class SessionStore:
     async def end_for_token(self, jti: str) -> int:
         """Delete every session made from a token (revocation does this too)."""
         return await end_sessions_of_token(self._redis, self._keys, jti)
+
+
+# The app's key for this service (set at start-up by server/app.py).
+SESSIONS = web.AppKey("sessions", SessionStore)

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
+from aiohttp import web
 from redis.asyncio import Redis
 
-from server.audit import audit
 from server.auth.keyring import Keyring
-from server.errors import BadRequest, NotFound, Unauthorized
-from server.keys import Keys
+from server.core.audit import audit
+from server.core.errors import BadRequest, NotFound, Unauthorized
+from server.core.redis_keys import Keys
 from signaling.text import text_problem
 
 log = logging.getLogger(__name__)
@@ -475,3 +476,7 @@ def _claims_from(payload: dict[str, Any], role: Role) -> Claims:
     if role == "patient" and len(claims.queues) != 1:
         raise Unauthorized("patient token must name exactly one queue")
     return claims
+
+
+# The app's key for this service (set at start-up by server/app.py).
+TOKENS = web.AppKey("tokens", TokenService)

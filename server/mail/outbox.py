@@ -23,12 +23,13 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
+from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.audit import audit
 from server.auth.tokens import new_id
-from server.keys import Keys
+from server.core.audit import audit
+from server.core.redis_keys import Keys
 from server.mail.message import Invitation, compose
 from server.mail.smtp import MailFailure, MailServer, deliver
 
@@ -196,3 +197,7 @@ class Outbox:
 
 def _now() -> str:
     return str(int(time.time()))
+
+
+# The app's key for this service (set at start-up by server/app.py).
+OUTBOX = web.AppKey("outbox", Outbox)  # only when VIDEODESK_SMTP_URL is set

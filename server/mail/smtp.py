@@ -29,6 +29,8 @@ from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from aiohttp import web
+
 DEFAULT_PORTS = {"smtps": 465, "smtp": 587}
 
 
@@ -225,3 +227,7 @@ def failure_of(exc: BaseException) -> MailFailure:
         if isinstance(exc, kind):
             return MailFailure(code, reason)
     return MailFailure("error", "The e-mail could not be sent.")
+
+
+# The app's key for this service (set at start-up by server/app.py).
+MAIL_SERVER = web.AppKey("mail_server", MailServer)

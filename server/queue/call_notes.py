@@ -8,7 +8,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from server.keys import CALL_RECORD_TTL, Keys
+from server.core.redis_keys import CALL_RECORD_TTL, Keys
 
 MAX_TEXT = 2000  # characters kept of a note (as many as the socket allows)
 

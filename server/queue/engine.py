@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from server.errors import BadRequest
-from server.keys import Keys
+from server.core.errors import BadRequest
+from server.core.redis_keys import Keys
+from server.core.settings import QueueConfig
 from server.queue.calls import QueueCalls
 from server.queue.errors import UnknownAgent, UnknownQueue
 from server.queue.estimate import estimate_wait
@@ -34,7 +35,6 @@ from server.queue.models import (
     TickReport,
 )
 from server.queue.scripts import QueueScripts
-from server.settings import QueueConfig
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.errors import Conflict, DeskError, NotFound
+from server.core.errors import Conflict, DeskError, NotFound
 
 
 class UnknownQueue(NotFound):

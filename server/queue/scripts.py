@@ -15,9 +15,9 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from server.errors import Unavailable
-from server.keys import Keys
-from server.outages import is_outage
+from server.core.errors import Unavailable
+from server.core.outages import is_outage
+from server.core.redis_keys import Keys
 from server.queue.errors import error_for
 from signaling import lua
 from signaling.lua import SHEBANG

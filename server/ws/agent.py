@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from server.desk import Desk
-from server.errors import BadRequest, Conflict
+from server.core.errors import BadRequest, Conflict
 from server.queue.models import Offer
 from server.ws import notify, outbound
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling import messages as m
 from signaling.messages import UNSET, ClientMessage
 

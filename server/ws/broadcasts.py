@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.desk import Desk
 from server.ws import patient, staff
+from server.ws.desk import Desk
 from server.ws.presence import Presence
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import time
 
-from server.desk import Desk
-from server.errors import Conflict
+from server.core.errors import Conflict
 from server.ws import agent as agent_messages
 from server.ws import notify
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling import messages as m
 from signaling.candidates import is_relay, relay_candidates_only
 from signaling.messages import ClientMessage

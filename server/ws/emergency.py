@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import re
 
-from server.desk import Desk
 from server.queue.errors import WrongState
 from server.selfhelp.assistant import EMERGENCY_PATTERNS, fold
 from server.ws import notify
+from server.ws.desk import Desk
 
 log = logging.getLogger(__name__)
 

@@ -21,15 +21,14 @@ import time
 from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
-from server import appkeys
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Role
-from server.desk import Desk
-from server.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
-from server.origins import origin_allowed
+from server.core.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
+from server.core.origins import origin_allowed
 from server.ws import agent, call, emergency, expiry, lobby, panels, patient, selfhelp, staff
 from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
+from server.ws.desk import DESK, Desk
 from server.ws.outbound import welcome
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
@@ -49,7 +48,7 @@ HEARTBEAT = 20.0  # ping every 20 s; a peer silent for 10 s more is closed
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    desk = request.app[appkeys.DESK]
+    desk = request.app[DESK]
     if not origin_allowed(request.headers.get("Origin"), desk.settings.allowed_origins):
         raise Forbidden("This page's origin may not open the desk's socket.", code="bad_origin")
     if desk.lifecycle.draining:

@@ -21,9 +21,9 @@ import time
 
 from aiohttp import WSCloseCode
 
-from server.desk import Desk
 from server.queue.models import ACTIVE_PATIENT_STATES
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling.messages import error_message
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.desk import Desk
-from server.errors import Conflict, Unavailable
+from server.core.errors import Conflict, Unavailable
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling import messages as m
 from signaling.candidates import CandidateScope
 from signaling.echo import EchoPeer

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 from redis.exceptions import RedisError
 
-from server.desk import Desk
-from server.errors import DeskError
+from server.core.errors import DeskError
 from server.queue.models import ACTIVE_PATIENT_STATES, Offer
 from server.ws import outbound
+from server.ws.desk import Desk
 
 log = logging.getLogger(__name__)
 

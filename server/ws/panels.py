@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from server.desk import Desk
 from server.ws import outbound
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 
 
 async def push(desk: Desk, agents: Iterable[Connection]) -> None:

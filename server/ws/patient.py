@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.auth.sessions import Session
-from server.desk import Desk
-from server.errors import Conflict, Unauthorized, Unavailable
+from server.core.errors import Conflict, Unauthorized, Unavailable
 from server.queue.models import ACTIVE_PATIENT_STATES, PatientDetails
 from server.ws import emergency, notify, selfhelp
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling import messages as m
 from signaling.messages import UNSET, ClientMessage
 

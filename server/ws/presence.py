@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import WSCloseCode
 from redis.exceptions import RedisError
 
-from server import dashboard
-from server.desk import Desk
+from server.observability import dashboard
 from server.ws import expiry, outbound, panels
+from server.ws.desk import Desk
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from server.desk import Desk
-from server.errors import NotFound
+from server.core.errors import NotFound
 from server.selfhelp.assistant import answer
 from server.selfhelp.language import DEFAULT_LANGUAGE, LANGUAGES, supported
 from server.ws import notify
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling import messages as m
 from signaling.messages import UNSET, ClientMessage
 

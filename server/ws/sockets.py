@@ -7,7 +7,7 @@ does not bound a token; behind a load balancer an address's sockets spread over 
 process). Each open socket is a member of a sorted set per session, per client address
 (named by a keyed hash) and per token, scored by a lease deadline that its process renews every
 few seconds; a process that dies stops renewing, and its sockets stop counting
-within :data:`~server.keys.SOCKET_LEASE_MS`.
+within :data:`~server.core.redis_keys.SOCKET_LEASE_MS`.
 
 Desk links are one token shared by every patient who opens the clinic's link, so
 they are limited per session only.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from server.auth.sessions import Session
-from server.keys import SOCKET_LEASE_MS, Keys
+from server.core.redis_keys import SOCKET_LEASE_MS, Keys
 from signaling import lua
 
 # KEYS: the counted sets (session, address, then token). ARGV: member, lease_ms, limit per key.

@@ -6,10 +6,10 @@ import logging
 import time
 from typing import Any
 
-from server.desk import Desk
-from server.errors import Forbidden
+from server.core.errors import Forbidden
 from server.queue.errors import UnknownQueue
 from server.ws.connection import Connection
+from server.ws.desk import Desk
 from signaling.messages import StaffMessage
 
 log = logging.getLogger(__name__)

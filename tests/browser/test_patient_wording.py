@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.async_api import expect
 
-from server.hours import DAYS
+from server.core.hours import DAYS
 from signaling.client import AgentBot
 from tests.browser.conftest import Parties, eventually
 from tests.support.desks import LiveDesk

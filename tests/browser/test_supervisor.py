@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from server.reports import SESSION_COLUMNS
+from server.observability.reports import SESSION_COLUMNS
 from signaling.client import AgentBot, PatientBot
 from tests.browser.conftest import DESKTOP, Parties, axe_violations, screenshot
 from tests.support.desks import LiveDesk

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from server.auth.keyring import Keyring
 from server.auth.tokens import TokenRequest, TokenService
-from server.keys import Keys
+from server.core.redis_keys import Keys
 from tests.conftest import TEST_SECRET
 from tests.support.processes import ServerProcess
 from tests.support.redis_server import free_port

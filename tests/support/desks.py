@@ -12,11 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
-from server import appkeys
 from server.app import create_app
-from server.auth.tokens import TokenRequest, TokenService
-from server.desk import Desk
-from server.settings import Settings
+from server.auth.tokens import TOKENS, TokenRequest, TokenService
+from server.core.settings import Settings
+from server.ws.desk import DESK, Desk
 from tests.conftest import make_env
 from tests.support.redis_server import free_port
 
@@ -32,15 +31,15 @@ class LiveDesk:
 
     @property
     def desk(self) -> Desk:
-        return self.app[appkeys.DESK]
+        return self.app[DESK]
 
     @property
     def tokens(self) -> TokenService:
-        return self.app[appkeys.TOKENS]
+        return self.app[TOKENS]
 
     def token(self, typ: str, **fields: object) -> str:
         request = TokenRequest(typ=typ, **fields)  # type: ignore[arg-type]
-        return self.app[appkeys.TOKENS].mint(request).token
+        return self.app[TOKENS].mint(request).token
 
     def agent_token(self, name: str = "Sam", queues: tuple[str, ...] = ("appointments",)) -> str:
         return self.token("agent", name=name, queues=queues)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import aiohttp
 from redis.asyncio import Redis
 
-from server.settings import Settings
-from server.store import close, connect
+from server.core.settings import Settings
+from server.core.store import close, connect
 from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support.desk_group import DeskGroup
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from server.keys import Keys
+from server.core.redis_keys import Keys
 from server.queue.models import AGENT_STATES, PATIENT_STATES
 
 QUEUED = {"waiting", "callback_pending"}

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from server.keys import Keys
+from server.core.redis_keys import Keys
+from server.core.settings import parse_queues
+from server.core.store import embedded
 from server.queue.engine import QueueEngine, Timing
 from server.queue.models import PatientDetails
-from server.settings import parse_queues
-from server.store import embedded
 from tests.support.invariants import check_invariants
 from tests.support.redis_cluster import RedisClusterTopology, desk_client
 

@@ -16,10 +16,10 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from server.keys import Keys
-from server.redis_cluster import desk_slot
-from server.settings import Settings
-from server.store import connect
+from server.core.redis_cluster import desk_slot
+from server.core.redis_keys import Keys
+from server.core.settings import Settings
+from server.core.store import connect
 from tests.support.redis_server import RedisServer, free_port
 
 CLUSTER_OPTIONS = (
@@ -174,7 +174,7 @@ class RedisClusterTopology:
 
 
 def desk_client(url: str, desk: str) -> Redis:
-    """The desk's own client of a cluster (server/store.py, as `serve` makes it)."""
+    """The desk's own client of a cluster (server/core/store.py, as `serve` makes it)."""
     settings = Settings.from_env({"REDIS_URL": url, "VIDEODESK_DESK": desk})
     return connect(settings)
 

@@ -1,6 +1,6 @@
 """Redis Cluster: a client of the primary that owns the desk's hash slot.
 
-Every key of a desk carries the hash tag ``{desk}`` (server/keys.py), so the whole desk
+Every key of a desk carries the hash tag ``{desk}`` (server/core/redis_keys.py), so the whole desk
 lives in one slot, on one primary at a time. The client is therefore a plain
 ``redis.asyncio.Redis`` whose connections find that primary through the cluster
 (``CLUSTER SLOTS`` asked of the entry nodes, then of every node they named) instead of a

@@ -29,7 +29,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
-from server.middleware import apply_security_headers, json_error, status_code_name
+from server.http.middleware import apply_security_headers, json_error, status_code_name
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class DeskRequestHandler(RequestHandler):
 def log_rejection(status: int, exc: BaseException | None) -> None:
     kind = type(exc).__name__ if exc is not None else "none"
     if status >= 500:
-        # Our bug, not the client's: the traceback (scrubbed by server.logs) helps.
+        # Our bug, not the client's: the traceback (scrubbed by server.core.logs) helps.
         log.error("unhandled error outside the application (%s)", kind, exc_info=exc)
     elif isinstance(exc, BadHttpMethod):
         # Not HTTP at all (a scanner, TLS to the plain port): noise, as aiohttp judges it.

@@ -10,7 +10,7 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.keys import EVENTS_MAXLEN, Keys
+from server.core.redis_keys import EVENTS_MAXLEN, Keys
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,6 @@ SESSION_MAX_TTL = 12 * 3600
 PATIENT_RECORD_TTL = 7 * 24 * 3600  # kept for reports and the survey after the call
 CALL_RECORD_TTL = 7 * 24 * 3600
 EVENTS_MAXLEN = 200_000
-INBOX_MAXLEN = 10_000
-PROCESS_TTL = 15
 RATE_WINDOW = 60
 SOCKET_LEASE_MS = 15_000  # an open socket's count lapses this long after its process dies
 
@@ -67,7 +65,7 @@ class Keys:
 
     def address_sockets(self, bucket: str) -> str:
         """The same for every socket from one client address; ``bucket`` is a keyed hash
-        of the address (server/ratelimit.py), never the address."""
+        of the address (server/core/ratelimit.py), never the address."""
         return f"{self.prefix}socks:a:{bucket}"
 
     def rate(self, bucket: str) -> str:

@@ -11,10 +11,10 @@ import logging
 
 from redis.exceptions import RedisError
 
-from server.desk import Desk
-from server.history import record_sample
+from server.observability.history import record_sample
 from server.queue.models import TickReport
 from server.ws import notify
+from server.ws.desk import Desk
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)

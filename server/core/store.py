@@ -19,9 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.keys import Keys
-from server.redis_cluster import SlotOwner, SlotOwnerConnection, desk_slot, parse_cluster_url
-from server.settings import SentinelTarget, Settings, parse_sentinel_url
+from server.core.redis_cluster import SlotOwner, SlotOwnerConnection, desk_slot, parse_cluster_url
+from server.core.redis_keys import Keys
+from server.core.settings import SentinelTarget, Settings, parse_sentinel_url
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def sentinel_primary(target: SentinelTarget, options: dict[str, Any]) -> Redis:
 
 def slot_owner(settings: Settings, options: dict[str, Any], max_connections: int) -> Redis:
     """A client of the Redis Cluster primary that owns the desk's slot (every key of a
-    desk is in one slot: server/redis_cluster.py), found again after a failover."""
+    desk is in one slot: server/core/redis_cluster.py), found again after a failover."""
     assert settings.redis_url is not None
     target = parse_cluster_url(settings.redis_url)
     owner = SlotOwner(target, desk_slot(Keys(settings.desk).prefix))

@@ -5,7 +5,7 @@
   the right status. A traceback is logged, never sent.
 * :func:`add_security_headers` runs on every prepared response (pages, JSON,
   static files, errors and the WebSocket handshake; the HTTP parser's own error
-  answers get the same through :mod:`server.http_errors`): CSP with a per-request
+  answers get the same through :mod:`server.http.parser_errors`): CSP with a per-request
   nonce, Permissions-Policy, Referrer-Policy, nosniff, and HSTS behind TLS
   (docs/security.md, "Pages and API").
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 from aiohttp import web
 from redis import exceptions as redis_errors
 
-from server.errors import DeskError, TooManyRequests, Unavailable
-from server.outages import is_outage
+from server.core.errors import DeskError, TooManyRequests, Unavailable
+from server.core.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def apply_security_headers(
     request: web.BaseRequest, headers: MutableMapping[str, str], secure: bool
 ) -> None:
     """Set the security headers of ``request``'s response (also used for the answers
-    aiohttp's parser gives before the application runs: see :mod:`server.http_errors`)."""
+    aiohttp's parser gives before the application runs: see :mod:`server.http.parser_errors`)."""
     headers["Content-Security-Policy"] = content_security_policy(csp_nonce(request))
     headers["Permissions-Policy"] = (
         "camera=(self), microphone=(self), display-capture=(), geolocation=()"

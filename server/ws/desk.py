@@ -10,18 +10,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
 from redis.exceptions import RedisError
 
 from server.auth.sessions import SessionStore
 from server.auth.tokens import TokenService
-from server.chatlog import ChatLog
-from server.keys import Keys
-from server.lifecycle import Lifecycle
+from server.core.lifecycle import Lifecycle
+from server.core.ratelimit import LoginFailures, RateLimiter
+from server.core.redis_keys import Keys
+from server.core.settings import Settings
 from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine
-from server.ratelimit import LoginFailures, RateLimiter
 from server.selfhelp.search import ArticleIndex
-from server.settings import Settings
+from server.ws.chatlog import ChatLog
 from server.ws.hub import Hub
 from server.ws.sockets import OpenSockets
 from signaling.echo import EchoPeer
@@ -72,3 +73,7 @@ class Desk:
                 await self.relay.broadcast({"kind": "queue", "queue": queue})
             except RedisError as exc:
                 log.warning("queue change broadcast failed: %s", type(exc).__name__)
+
+
+# The app's key for this service (set at start-up by server/app.py).
+DESK = web.AppKey("desk", Desk)

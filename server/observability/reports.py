@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from server.keys import Keys
+from server.core.redis_keys import Keys
 
 EVENT_COLUMNS = [
     "id", "at", "type", "patient", "agent", "queue", "call", "ticket", "kind", "reason",

@@ -22,7 +22,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.settings import SentinelTarget
+from server.core.settings import SentinelTarget
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)

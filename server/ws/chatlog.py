@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.keys import CALL_RECORD_TTL, Keys
+from server.core.redis_keys import CALL_RECORD_TTL, Keys
 from signaling import lua
 
 log = logging.getLogger(__name__)

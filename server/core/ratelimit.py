@@ -12,9 +12,9 @@ import hmac
 
 from redis.asyncio import Redis
 
-from server.audit import audit
-from server.errors import TooManyRequests
-from server.keys import RATE_WINDOW, Keys
+from server.core.audit import audit
+from server.core.errors import TooManyRequests
+from server.core.redis_keys import RATE_WINDOW, Keys
 from signaling import lua
 
 # One atomic step: count this request in the current window and give the window's

@@ -9,7 +9,7 @@ so a forged ``X-Forwarded-For`` changes nothing.
 
 RFC 7239 ``Forwarded`` is parsed by aiohttp (``request.forwarded``); without it,
 ``X-Forwarded-For`` is read. The address is never logged or used in a key as it is
-(:meth:`server.ratelimit.RateLimiter.address_bucket`). ``/metrics`` ignores all of this
+(:meth:`server.core.ratelimit.RateLimiter.address_bucket`). ``/metrics`` ignores all of this
 on purpose: its allow-list is about the direct connection.
 """
 

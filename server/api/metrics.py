@@ -27,12 +27,12 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
-from server import appkeys
-from server.dashboard import snapshot
-from server.desk import Desk
-from server.middleware import json_error
+from server.core import appkeys
+from server.core.settings import IPNetwork
+from server.http.middleware import json_error
+from server.observability.dashboard import snapshot
 from server.queue.models import AGENT_STATES
-from server.settings import IPNetwork
+from server.ws.desk import DESK, Desk
 
 SETUP_BUCKETS_MS = (250, 500, 1000, 2000, 5000, 10000, 30000)
 COUNTERS = (
@@ -90,7 +90,7 @@ async def metrics(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     return web.Response(
-        body=await exposition(request.app[appkeys.DESK]),
+        body=await exposition(request.app[DESK]),
         headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4, "Cache-Control": "no-store"},
     )
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from server.keys import Keys
-from server.reports import events_between
+from server.core.redis_keys import Keys
+from server.observability.reports import events_between
 
 SAMPLES_MAXLEN = 3000  # two days of minutes
 WAIT_BUCKETS_S = (30, 60, 120, 300, 600, 900, 1800)

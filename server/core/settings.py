@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from server.hours import OpeningHours, Period, parse_periods, timezone_name
-from server.redis_cluster import parse_cluster_url
+from server.core.hours import OpeningHours, Period, parse_periods, timezone_name
+from server.core.redis_cluster import parse_cluster_url
 
 T = TypeVar("T")
 IPNetwork = IPv4Network | IPv6Network
@@ -111,7 +111,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from environment variables (``os.environ`` by default)."""
+        """Build settings from environment variables (``os.environ`` by default); a
+        variable left unset takes the field's default above (``_DEFAULT``), written once."""
         env = os.environ if env is None else env
         reader = _Reader(env)
         host = reader.get("VIDEODESK_HOST", "127.0.0.1", _host)
@@ -126,56 +127,84 @@ class Settings:
             host=host,
             port=port,
             public_url=public_url,
-            redis_url=reader.get("REDIS_URL", None, _redis_url),
-            desk=reader.get("VIDEODESK_DESK", "main", _name),
+            redis_url=reader.get("REDIS_URL", _DEFAULT.redis_url, _redis_url),
+            desk=reader.get("VIDEODESK_DESK", _DEFAULT.desk, _name),
             secret=secret,
-            previous_secrets=reader.get("VIDEODESK_PREVIOUS_SECRETS", (), _secret_list),
+            previous_secrets=reader.get(
+                "VIDEODESK_PREVIOUS_SECRETS", _DEFAULT.previous_secrets, _secret_list
+            ),
             secret_file=reader.get("VIDEODESK_SECRET_FILE", default_secret_file(env), Path),
-            issuer=reader.get("VIDEODESK_ISSUER", "videodesk", _issuer),
+            issuer=reader.get("VIDEODESK_ISSUER", _DEFAULT.issuer, _issuer),
             allowed_origins=origins,
             queues=reader.get("VIDEODESK_QUEUES", parse_queues(DEFAULT_QUEUES), parse_queues),
-            offer_timeout=reader.get("VIDEODESK_OFFER_TIMEOUT", 20.0, _seconds(3, 600)),
-            grace_period=reader.get("VIDEODESK_GRACE_PERIOD", 60.0, _seconds(5, 3600)),
-            agent_grace_period=reader.get("VIDEODESK_AGENT_GRACE_PERIOD", 15.0, _seconds(3, 600)),
-            auto_available_after_wrapup=reader.get(
-                "VIDEODESK_AUTO_AVAILABLE_AFTER_WRAPUP", True, _bool
+            offer_timeout=reader.get(
+                "VIDEODESK_OFFER_TIMEOUT", _DEFAULT.offer_timeout, _seconds(3, 600)
             ),
-            ice_servers=reader.get("VIDEODESK_ICE_SERVERS", (), _ice_servers),
-            turn_secret=reader.get("VIDEODESK_TURN_SECRET", None, _secret),
-            turn_ttl=reader.get("VIDEODESK_TURN_TTL", 3600, _int_range(60, 86400)),
-            relay_only=reader.get("VIDEODESK_RELAY_ONLY", False, _bool),
+            grace_period=reader.get(
+                "VIDEODESK_GRACE_PERIOD", _DEFAULT.grace_period, _seconds(5, 3600)
+            ),
+            agent_grace_period=reader.get(
+                "VIDEODESK_AGENT_GRACE_PERIOD", _DEFAULT.agent_grace_period, _seconds(3, 600)
+            ),
+            auto_available_after_wrapup=reader.get(
+                "VIDEODESK_AUTO_AVAILABLE_AFTER_WRAPUP", _DEFAULT.auto_available_after_wrapup, _bool
+            ),
+            ice_servers=reader.get("VIDEODESK_ICE_SERVERS", _DEFAULT.ice_servers, _ice_servers),
+            turn_secret=reader.get("VIDEODESK_TURN_SECRET", _DEFAULT.turn_secret, _secret),
+            turn_ttl=reader.get("VIDEODESK_TURN_TTL", _DEFAULT.turn_ttl, _int_range(60, 86400)),
+            relay_only=reader.get("VIDEODESK_RELAY_ONLY", _DEFAULT.relay_only, _bool),
             outcome_codes=reader.get("VIDEODESK_OUTCOME_CODES", _names(DEFAULT_OUTCOMES), _names),
             agent_idle_timeout=reader.get(
-                "VIDEODESK_AGENT_IDLE_TIMEOUT", 3600.0, _seconds(60, 86400)
+                "VIDEODESK_AGENT_IDLE_TIMEOUT", _DEFAULT.agent_idle_timeout, _seconds(60, 86400)
             ),
-            drain_seconds=reader.get("VIDEODESK_DRAIN_SECONDS", 2.0, _seconds(0, 120)),
-            log_level=reader.get("VIDEODESK_LOG_LEVEL", "INFO", _log_level),
-            content_dir=reader.get("VIDEODESK_CONTENT_DIR", None, _existing_dir),
-            metrics_token=reader.get("VIDEODESK_METRICS_TOKEN", None, _secret),
+            drain_seconds=reader.get(
+                "VIDEODESK_DRAIN_SECONDS", _DEFAULT.drain_seconds, _seconds(0, 120)
+            ),
+            log_level=reader.get("VIDEODESK_LOG_LEVEL", _DEFAULT.log_level, _log_level),
+            content_dir=reader.get("VIDEODESK_CONTENT_DIR", _DEFAULT.content_dir, _existing_dir),
+            metrics_token=reader.get("VIDEODESK_METRICS_TOKEN", _DEFAULT.metrics_token, _secret),
             metrics_allow=reader.get("VIDEODESK_METRICS_ALLOW", LOOPBACK_NETWORKS, _networks),
-            trusted_proxies=reader.get("VIDEODESK_TRUSTED_PROXIES", (), _networks),
-            redis_wait_replicas=reader.get("VIDEODESK_REDIS_WAIT_REPLICAS", 0, _int_range(0, 5)),
-            redis_wait_ms=reader.get("VIDEODESK_REDIS_WAIT_MS", 500, _int_range(10, 10_000)),
+            trusted_proxies=reader.get(
+                "VIDEODESK_TRUSTED_PROXIES", _DEFAULT.trusted_proxies, _networks
+            ),
+            redis_wait_replicas=reader.get(
+                "VIDEODESK_REDIS_WAIT_REPLICAS", _DEFAULT.redis_wait_replicas, _int_range(0, 5)
+            ),
+            redis_wait_ms=reader.get(
+                "VIDEODESK_REDIS_WAIT_MS", _DEFAULT.redis_wait_ms, _int_range(10, 10_000)
+            ),
             max_sockets_per_session=reader.get(
-                "VIDEODESK_MAX_SOCKETS_PER_SESSION", 4, _int_range(1, 100)
+                "VIDEODESK_MAX_SOCKETS_PER_SESSION",
+                _DEFAULT.max_sockets_per_session,
+                _int_range(1, 100),
             ),
             max_sockets_per_token=reader.get(
-                "VIDEODESK_MAX_SOCKETS_PER_TOKEN", 4, _int_range(1, 100)
+                "VIDEODESK_MAX_SOCKETS_PER_TOKEN",
+                _DEFAULT.max_sockets_per_token,
+                _int_range(1, 100),
             ),
             max_sockets_per_address=reader.get(
-                "VIDEODESK_MAX_SOCKETS_PER_ADDRESS", 200, _int_range(1, 100_000)
+                "VIDEODESK_MAX_SOCKETS_PER_ADDRESS",
+                _DEFAULT.max_sockets_per_address,
+                _int_range(1, 100_000),
             ),
             max_unauthenticated_per_address=reader.get(
-                "VIDEODESK_MAX_UNAUTHENTICATED_PER_ADDRESS", 10, _int_range(1, 10_000)
+                "VIDEODESK_MAX_UNAUTHENTICATED_PER_ADDRESS",
+                _DEFAULT.max_unauthenticated_per_address,
+                _int_range(1, 10_000),
             ),
             echo_addresses=reader.get(
                 "VIDEODESK_ECHO_ADDRESSES", _default_echo_addresses(public_url), _addresses
             ),
-            emergency_escalation=reader.get("VIDEODESK_EMERGENCY_ESCALATION", "flag", _escalation),
+            emergency_escalation=reader.get(
+                "VIDEODESK_EMERGENCY_ESCALATION", _DEFAULT.emergency_escalation, _escalation
+            ),
             opening_hours=_opening_hours(reader),
-            smtp_url=reader.get("VIDEODESK_SMTP_URL", None, _smtp_url),
-            smtp_from=reader.get("VIDEODESK_SMTP_FROM", "videodesk@localhost", _mail_address),
-            smtp_ca_file=reader.get("VIDEODESK_SMTP_CA_FILE", None, _existing_file),
+            smtp_url=reader.get("VIDEODESK_SMTP_URL", _DEFAULT.smtp_url, _smtp_url),
+            smtp_from=reader.get("VIDEODESK_SMTP_FROM", _DEFAULT.smtp_from, _mail_address),
+            smtp_ca_file=reader.get(
+                "VIDEODESK_SMTP_CA_FILE", _DEFAULT.smtp_ca_file, _existing_file
+            ),
         )
         if settings.relay_only and not any(s.startswith("turn") for s in settings.ice_servers):
             raise SettingsError(
@@ -491,3 +520,7 @@ def _existing_file(raw: str) -> Path:
     if not path.is_file():
         raise ValueError(f"{raw} is not a file")
     return path
+
+
+# Every default of Settings, for from_env (which reads only what the environment sets).
+_DEFAULT = Settings()

@@ -1,0 +1,3 @@
+"""What the desk tells people about itself: the live dashboard's
+snapshot, the last hours' history and the reports.
+"""
