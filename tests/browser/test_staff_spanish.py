@@ -173,6 +173,12 @@ async def test_admin_console_in_spanish_and_the_chart_fits_its_data(
     ticks = tick_minutes(labels)
     spread = (ticks[-1] - ticks[0]) % (24 * 60)
     assert len(ticks) >= 3 and spread <= 25, labels
+    # The fourteen-column queue table fits a laptop's width in Spanish too (no scrolling).
+    overflow = await a.evaluate(
+        "() => { const w = document.querySelector('#dashboard-queues').parentElement;"
+        " return w.scrollWidth - w.clientWidth; }"
+    )
+    assert overflow <= 0, f"the queue table is {overflow} px wider than its box"
     await audit(a, axe_source, "admin-console-es")
 
     await a.get_by_label(es["language.label"], exact=True).select_option("en")
