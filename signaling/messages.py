@@ -30,6 +30,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from signaling.server_messages import Error
 from signaling.text import text_problem
 
 __all__ = ["UNSET", "UnsetType"]  # re-exported for handlers (``field is UNSET``)
@@ -591,9 +592,6 @@ def plain_words(what: str) -> str:
     return "is not valid"
 
 
-def error_message(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+def error_message(code: str, message: str, ref: str | None = None) -> Error:
     """The ``error`` message the server sends back."""
-    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        body["ref"] = ref
-    return body
+    return Error(code=code, message=message, ref=UNSET if ref is None else ref)

@@ -8,6 +8,8 @@ from typing import Any
 
 from signaling.messages import CLIENT_MESSAGES, ENVELOPE
 from signaling.schema import client_schema
+from signaling.server_messages import SERVER_MESSAGES
+from signaling.server_messages import fields as server_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -132,12 +134,22 @@ def test_every_documented_client_message_exists() -> None:
     assert documented <= set(CLIENT_MESSAGES), documented - set(CLIENT_MESSAGES)
 
 
+def server_sources() -> list[Path]:
+    """Where the server builds messages (openapi.py's "type"s are JSON Schema's)."""
+    paths = [p for p in (ROOT / "server").rglob("*.py") if p.name != "openapi.py"]
+    return [*paths, ROOT / "signaling" / "messages.py"]  # error_message
+
+
 def sent_by_server() -> set[str]:
+    """The types the server sends: those written as ``"type": "…"`` (none should be left:
+    see below) and the server-message structs it builds (``sm.CallHold(…)``)."""
     kinds: set[str] = set()
-    for path in list((ROOT / "server").rglob("*.py")):
-        if path.name == "openapi.py":  # JSON Schema "type"s, not messages
-            continue
-        kinds |= set(re.findall(r'"type": "([a-z_.]+)"', path.read_text()))
+    for path in server_sources():
+        text = path.read_text()
+        kinds |= set(re.findall(r'"type": "([a-z_.]+)"', text))
+        for kind, struct in SERVER_MESSAGES.items():
+            if re.search(rf"\b{struct.__name__}\(|\bsm\.{struct.__name__}\b", text):
+                kinds.add(kind)
     return kinds - {"offer", "answer"}  # SDP description types, not messages
 
 
@@ -146,6 +158,45 @@ def test_every_server_message_is_documented() -> None:
     documented = set(re.findall(r"^\| `([a-z_.]+)`", section, re.M))
     missing = sent_by_server() - documented
     assert not missing, f"sent but not documented: {missing}"
+
+
+def test_the_server_sends_exactly_the_server_message_structs() -> None:
+    sent = sent_by_server()
+    assert sent == set(SERVER_MESSAGES), (
+        f"built but no struct: {sent - set(SERVER_MESSAGES)}; "
+        f"a struct never built: {set(SERVER_MESSAGES) - sent}"
+    )
+    literals: set[str] = set()
+    for path in server_sources():
+        literals |= set(re.findall(r'"type": "([a-z_.]+)"', path.read_text()))
+    assert literals <= {"offer", "answer"}, f"built as a dict, not a struct: {literals}"
+
+
+def server_rows() -> dict[str, str]:
+    """The rows of the "Server → client" table, by type."""
+    section = DOC.split("## Server → client")[1].split("\n## ")[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        match = re.match(r"\| `([a-z_.]+)`", line)
+        if match:
+            rows[match.group(1)] = line
+    return rows
+
+
+def test_every_server_message_and_field_is_documented() -> None:
+    rows = server_rows()
+    problems = []
+    for kind, struct in SERVER_MESSAGES.items():
+        row = rows.get(kind)
+        if row is None:
+            problems.append(f"{kind} is not documented")
+            continue
+        for name in server_fields(struct):
+            if f"`{name}`" not in row:
+                problems.append(f"{kind}.{name} is not documented")
+    undefined = set(rows) - set(SERVER_MESSAGES)
+    assert not undefined, f"documented but no struct: {undefined}"
+    assert not problems, "\n".join(problems)
 
 
 def error_codes_in_code() -> set[str]:

@@ -43,7 +43,8 @@ def message_schema(kind: str) -> dict[str, Any]:
 
 def test_committed_schema_is_current() -> None:
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render(), (
-        f"docs/protocol.schema.json is out of date with signaling/messages.py: "
+        f"docs/protocol.schema.json is out of date with signaling/messages.py or "
+        f"signaling/server_messages.py: "
         f"run `{COMMAND}` to regenerate it, and commit it"
     )
 

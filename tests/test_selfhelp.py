@@ -176,7 +176,8 @@ def test_an_emergency_question_is_never_answered_with_an_article() -> None:
         reply = answer(INDEX, question)
         assert reply.kind == "emergency", question
         assert reply.articles == []
-        assert reply.message()["automated"] is True and reply.message()["human_queue"] is True
+        message = reply.message()
+        assert message.automated is True and message.human_queue is True
 
 
 @settings(max_examples=200)

@@ -127,8 +127,13 @@ class Position:
                 else None
             ),
             "returning": self.returning,
-            "waited_s": self.waited_ms // 1000 if self.state in ACTIVE_PATIENT_STATES else 0,
+            "waited_s": self.waited_s,
         }
+
+    @property
+    def waited_s(self) -> int:
+        """Seconds since joining, while in a visit (else 0)."""
+        return self.waited_ms // 1000 if self.state in ACTIVE_PATIENT_STATES else 0
 
 
 @dataclass(frozen=True, slots=True)

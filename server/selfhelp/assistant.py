@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from server.selfhelp.language import DEFAULT_LANGUAGE
 from server.selfhelp.search import ArticleIndex
+from signaling.server_messages import Article, AssistantReply
 
 # Phrases that mean "this may be an emergency" (English and Spanish), checked on
 # folded text. False alarms are acceptable; a missed emergency is not.
@@ -94,14 +95,13 @@ class Reply:
     kind: str
     articles: list[dict[str, str]] = field(default_factory=list)
 
-    def message(self) -> dict[str, object]:
-        return {
-            "type": "assistant.reply",
-            "kind": self.kind,
-            "automated": True,
-            "articles": self.articles,
-            "human_queue": True,
-        }
+    def message(self) -> AssistantReply:
+        return AssistantReply(
+            kind=self.kind,  # type: ignore[arg-type]  # one of the four
+            automated=True,
+            articles=[Article(**article) for article in self.articles],
+            human_queue=True,
+        )
 
 
 def fold(text: str) -> str:

@@ -11,6 +11,7 @@ from server.ws import notify, outbound
 from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import messages as m
+from signaling import server_messages as sm
 from signaling.messages import UNSET, ClientMessage
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,13 @@ async def on_connect(desk: Desk, conn: Connection) -> None:
             resumed=True,
             only=aid,
         )
-        await desk.notify(record["patient"], {"type": "call.peer", "status": "connected"})
+        await desk.notify(record["patient"], sm.to_dict(sm.CallPeer(status="connected")))
 
 
 async def on_disconnect(desk: Desk, conn: Connection) -> None:
     """The agent's last socket here closed; an open offer waits for its deadline."""
     if conn.peer:
-        await desk.notify(conn.peer, {"type": "call.peer", "status": "reconnecting"})
+        await desk.notify(conn.peer, sm.to_dict(sm.CallPeer(status="reconnecting")))
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
@@ -130,8 +131,9 @@ async def end(desk: Desk, conn: Connection) -> None:
 async def hold(desk: Desk, conn: Connection, *, on: bool) -> None:
     aid = conn.participant
     pid, _call = await (desk.engine.hold(aid) if on else desk.engine.resume(aid))
-    await desk.notify(pid, {"type": "call.hold", "on": on})
-    await conn.send({"type": "call.hold", "on": on})
+    held = sm.CallHold(on=on)
+    await desk.notify(pid, sm.to_dict(held))
+    await conn.send(held)
     await notify.patient_state(desk, pid)
 
 
@@ -141,7 +143,7 @@ async def note(desk: Desk, conn: Connection, message: m.AgentNote) -> None:
     if not call_id:
         raise BadRequest("There is no call to keep notes on.", code="no_call")
     await desk.call_notes.save(call_id, "notes", message.text)
-    await conn.send({"type": "agent.note_saved", "call": call_id})
+    await conn.send(sm.AgentNoteSaved(call=call_id))
 
 
 RING_SECONDS = 60
@@ -154,17 +156,14 @@ async def ring(desk: Desk, conn: Connection) -> None:
     call = await desk.engine.call(call_id) if call_id else {}
     if call.get("kind") != "callback":
         raise Conflict("There is no call-back to ring.", code="no_call")
-    ringing = {
-        "type": "call.ring",
-        "call": call_id,
-        "agent": {"name": outbound.first_name(record.get("name", ""))},
-        "expires_in_ms": RING_SECONDS * 1000,
-    }
-    if not await desk.notify(pid, ringing):
-        raise Conflict("The patient's page is not open: please phone them.", code="not_connected")
-    await conn.send(
-        {"type": "agent.ringing", "call": call_id, "expires_in_ms": RING_SECONDS * 1000}
+    ringing = sm.CallRing(
+        call=call_id,
+        agent=sm.Named(name=outbound.first_name(record.get("name", ""))),
+        expires_in_ms=RING_SECONDS * 1000,
     )
+    if not await desk.notify(pid, sm.to_dict(ringing)):
+        raise Conflict("The patient's page is not open: please phone them.", code="not_connected")
+    await conn.send(sm.AgentRinging(call=call_id, expires_in_ms=RING_SECONDS * 1000))
 
 
 async def transfer(desk: Desk, conn: Connection, message: m.AgentTransfer) -> None:

@@ -17,6 +17,7 @@ from server.ws import notify
 from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import messages as m
+from signaling import server_messages as sm
 from signaling.candidates import is_relay, relay_candidates_only
 from signaling.messages import ClientMessage
 from signaling.sdp import CandidateBudget, SdpRejected, check_description
@@ -43,12 +44,13 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
             await _relay_candidate(desk, conn, message.candidate)
         case m.CallChat():
             _require_call(conn)
-            chat = {
-                "type": "call.chat",
-                "from": conn.role,
-                "text": message.text,
-                "at": int(time.time() * 1000),
-            }
+            chat = sm.to_dict(
+                sm.CallChat(
+                    from_=conn.role,  # type: ignore[arg-type]  # CALLERS: patient or agent
+                    text=message.text,
+                    at=int(time.time() * 1000),
+                )
+            )
             await _relay(desk, conn, chat)
             desk.chat_log.add(conn.call, chat)  # kept for a reconnect, after the relay
         case m.CallMedia():
@@ -57,7 +59,7 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
                 setup_ms = await desk.engine.call_started(conn.call)
                 if setup_ms:
                     log.info("call %s media up after %d ms", conn.call, setup_ms)
-            await _relay(desk, conn, {"type": "call.peer_media", "state": message.state})
+            await _relay(desk, conn, sm.to_dict(sm.CallPeerMedia(state=message.state)))
         case _:  # the router sends nothing else here; keep the loop safe anyway
             raise m.ProtocolError("unknown_type", "Unknown message type.")
 
@@ -81,7 +83,7 @@ async def ring_answer(desk: Desk, conn: Connection, accept: bool) -> None:
     if record.get("state") != "in_call" or not call_id or not aid:
         raise Conflict("Nobody is calling you just now.", code="no_call")
     if not accept:
-        await desk.notify(aid, {"type": "agent.ring_declined", "call": call_id})
+        await desk.notify(aid, sm.to_dict(sm.AgentRingDeclined(call=call_id)))
         return
     await desk.call_notes.mark_media(call_id)
     await notify.call_started(desk, call_id, conn.participant, aid, "callback")
@@ -96,9 +98,8 @@ async def _relay_description(desk: Desk, conn: Connection, description: m.Descri
     sdp = description.sdp
     if desk.settings.relay_only:  # only TURN relay candidates reach the other party
         sdp = relay_candidates_only(sdp)
-    await _relay(
-        desk, conn, {"type": "call.sdp", "description": {"type": description.type, "sdp": sdp}}
-    )
+    relayed = sm.CallSdp(description=sm.SdpDescription(type=description.type, sdp=sdp))
+    await _relay(desk, conn, sm.to_dict(relayed))
 
 
 async def _relay_candidate(desk: Desk, conn: Connection, candidate: m.Candidate | None) -> None:
@@ -110,8 +111,8 @@ async def _relay_candidate(desk: Desk, conn: Connection, candidate: m.Candidate 
             _budget(conn).check_candidate(candidate.candidate, candidate.mid, candidate.mline_index)
         except SdpRejected as exc:
             raise Conflict(exc.message, code=exc.code) from None
-    relayed = None if candidate is None else candidate.builtins()
-    await _relay(desk, conn, {"type": "call.ice", "candidate": relayed})
+    relayed = None if candidate is None else sm.IceCandidate(**candidate.builtins())
+    await _relay(desk, conn, sm.to_dict(sm.CallIce(candidate=relayed)))
 
 
 def _budget(conn: Connection) -> CandidateBudget:
@@ -124,4 +125,4 @@ def _budget(conn: Connection) -> CandidateBudget:
 async def _relay(desk: Desk, conn: Connection, message: dict[str, object]) -> None:
     delivered = await desk.relay.send(conn.peer, message)
     if not delivered:
-        await conn.send({"type": "call.peer", "status": "reconnecting"})
+        await conn.send(sm.CallPeer(status="reconnecting"))

@@ -16,15 +16,18 @@ import json
 import logging
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.core.redis_keys import CALL_RECORD_TTL, Keys
 from signaling import lua
+from signaling.server_messages import CallChat
 
 log = logging.getLogger(__name__)
 
 CHAT_HISTORY = 200
+_chat = msgspec.json.Decoder(CallChat)
 FLUSH_DELAY = 0.2  # seconds
 
 # One command for a whole batch: for each chat list (KEYS), append its messages,
@@ -54,14 +57,14 @@ class ChatLog:
         self._append = lua.register(redis, _APPEND)
         self._flushing: asyncio.Task[None] | None = None
 
-    async def history(self, call_id: str) -> list[dict[str, Any]]:
+    async def history(self, call_id: str) -> list[CallChat]:
         """The call's chat so far (what a reconnecting party is shown)."""
         raw: list[str] = await self._redis.lrange(self._keys.call_chat(call_id), 0, -1)  # type: ignore[assignment]
         history = []
         for item in raw:
             try:
-                history.append(json.loads(item))
-            except ValueError:
+                history.append(_chat.decode(item))
+            except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
         return history
 

@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+import msgspec
+from aiohttp import WSMsgType, web
 
 from server.auth.sessions import Session
 from server.ws.sockets import SocketCount
 from signaling.echo import EchoPeer
 from signaling.sdp import CandidateBudget
+from signaling.server_messages import ServerMessage
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_SECOND = 20.0
 MESSAGE_BURST = 60.0  # a burst of trickled ICE candidates fits
 STRIKES_BEFORE_CLOSE = 50
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: dict[str, Any] | ServerMessage) -> bytes:
+    """A message as the UTF-8 JSON text of one frame: a struct of
+    :mod:`signaling.server_messages`, or its dict form (as the hub delivers it).
+
+    Text that is not valid Unicode (a lone surrogate, which UTF-8 cannot spell) is
+    written with JSON's escapes instead (``json.dumps``, as every message was before)."""
+    try:
+        return _encoder.encode(message)
+    except UnicodeEncodeError:
+        plain = msgspec.to_builtins(message) if isinstance(message, ServerMessage) else message
+        return json.dumps(plain).encode("ascii")
+
+
+async def send_message(ws: web.WebSocketResponse, message: dict[str, Any] | ServerMessage) -> None:
+    """Send one message as a text frame (raises as ``ws.send_str`` does)."""
+    await ws.send_frame(encode(message), WSMsgType.TEXT)
 
 
 @dataclass(slots=True)
@@ -74,12 +97,13 @@ class Connection:
     def participant(self) -> str:
         return self.session.participant
 
-    async def send(self, message: dict[str, Any]) -> bool:
-        """Send a JSON message; False (never an exception) if the socket is gone."""
+    async def send(self, message: dict[str, Any] | ServerMessage) -> bool:
+        """Send a message (a struct, or its dict form); False (never an exception) if the
+        socket is gone."""
         if self.ws.closed:
             return False
         try:
-            await self.ws.send_json(message)
+            await self.ws.send_frame(encode(message), WSMsgType.TEXT)
             return True
         except (ConnectionError, RuntimeError) as exc:
             log.debug("send to %s failed: %s", self.participant, type(exc).__name__)

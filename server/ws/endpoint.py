@@ -27,9 +27,10 @@ from server.auth.tokens import Role
 from server.core.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
 from server.core.origins import origin_allowed
 from server.ws import agent, call, emergency, expiry, lobby, panels, patient, selfhelp, staff
-from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection
+from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection, send_message
 from server.ws.desk import DESK, Desk
 from server.ws.outbound import welcome
+from signaling import server_messages as sm
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
     AssistantAsk,
@@ -119,7 +120,7 @@ async def _admit(
 async def _refuse(ws: web.WebSocketResponse, code: str, message: str, close_code: int) -> None:
     """Say why and close; a client that already went away is not an error."""
     try:
-        await ws.send_json(error_message(code, message))
+        await send_message(ws, error_message(code, message))
         await ws.close(code=close_code, message=code.encode()[:120])
     except (ConnectionError, RuntimeError):
         log.info("socket went away before its refusal (%s) was sent", code)
@@ -318,7 +319,7 @@ async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
     """Each message family is handled in one module."""
     family = message.type.split(".", 1)[0]
     if message.type == "ping":
-        await conn.send({"type": "pong", "ref": message.ref})
+        await conn.send(sm.Pong(ref=message.ref))
     elif message.type == "auth":
         raise ProtocolError("already_authenticated", "This socket is already authenticated.")
     elif family in ("queue", "survey"):

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import WSCloseCode
 
 from server.ws.connection import Connection
+from signaling.messages import error_message
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Hub:
         """Close every socket opened with a token (revocation): code 1008."""
         conns = list(self._by_jti.get(jti, ()))
         for conn in conns:
-            await conn.send({"type": "error", "code": "token_revoked", "message": reason})
+            await conn.send(error_message("token_revoked", reason))
             await conn.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"token revoked")
         return len(conns)
 

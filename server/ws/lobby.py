@@ -15,6 +15,7 @@ from server.core.errors import Conflict, Unavailable
 from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import messages as m
+from signaling import server_messages as sm
 from signaling.candidates import CandidateScope
 from signaling.echo import EchoPeer
 from signaling.messages import ClientMessage
@@ -85,7 +86,7 @@ async def start(desk: Desk, conn: Connection, message: m.LobbyTestOffer) -> None
     except ValueError as exc:
         await stop(desk, conn)
         raise Conflict(str(exc), code="sdp_invalid") from None
-    await conn.send({"type": "lobby.test_answer", "description": {"type": "answer", "sdp": answer}})
+    await conn.send(sm.LobbyTestAnswer(description=sm.SdpDescription(type="answer", sdp=answer)))
 
 
 async def _forget_when_closed(desk: Desk, echo: EchoPeer) -> None:

@@ -17,6 +17,7 @@ from server.core.errors import DeskError
 from server.queue.models import ACTIVE_PATIENT_STATES, Offer
 from server.ws import outbound
 from server.ws.desk import Desk
+from signaling import server_messages as sm
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,8 @@ async def call_started(
             kind=kind,
             patient=outbound.patient_context(patient, kind),
             resumed=resumed,
+            history=await desk.chat_log.history(call_id) if resumed else [],
         )
-        message["history"] = await desk.chat_log.history(call_id) if resumed else []
         await desk.notify(aid, message)
     if only in (None, pid):
         message = outbound.call_started(
@@ -139,24 +140,21 @@ async def call_started(
             ice=desk.ice,
             kind=kind,
             resumed=resumed,
+            history=await desk.chat_log.history(call_id) if resumed else [],
+            on_hold=patient.get("state") == "on_hold",
         )
-        message["history"] = await desk.chat_log.history(call_id) if resumed else []
-        message["on_hold"] = patient.get("state") == "on_hold"
         await desk.notify(pid, message)
 
 
 async def callback_task(desk: Desk, call_id: str, pid: str, aid: str) -> None:
     """The agent's side of an accepted call-back: the number, or a page to ring."""
     patient = await desk.engine.patient(pid)
-    await desk.notify(
-        aid,
-        {
-            "type": "agent.callback",
-            "call": call_id,
-            "patient": outbound.patient_context(patient, "callback"),
-            "page_open": await _page_open(desk, pid),
-        },
+    task = sm.AgentCallback(
+        call=call_id,
+        patient=outbound.patient_context(patient, "callback"),
+        page_open=await _page_open(desk, pid),
     )
+    await desk.notify(aid, sm.to_dict(task))
 
 
 async def _page_open(desk: Desk, pid: str) -> bool:

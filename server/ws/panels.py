@@ -13,6 +13,7 @@ from typing import Any
 from server.ws import outbound
 from server.ws.connection import Connection
 from server.ws.desk import Desk
+from signaling import server_messages as sm
 
 
 async def push(desk: Desk, agents: Iterable[Connection]) -> None:
@@ -21,22 +22,20 @@ async def push(desk: Desk, agents: Iterable[Connection]) -> None:
     if not agents:
         return
     queues = sorted({q for conn in agents for q in conn.session.queues})
-    snapshots: dict[str, dict[str, Any]] = {}
+    snapshots: dict[str, sm.QueuePanel] = {}
     now = outbound.now_ms()
     for queue in queues:
         if queue in desk.engine.queues:
             snapshots[queue] = _panel(await desk.engine.queue_snapshot(queue), now)
     for conn in agents:
-        message = {
-            "type": "agent.queues",
-            "queues": [snapshots[q] for q in conn.session.queues if q in snapshots],
-        }
+        panel = sm.AgentQueues(queues=[snapshots[q] for q in conn.session.queues if q in snapshots])
+        message = sm.to_dict(panel)
         if message != conn.last_panel:
             conn.last_panel = message
             await conn.send(message)
 
 
-def _panel(snapshot: dict[str, Any], now: int) -> dict[str, Any]:
+def _panel(snapshot: dict[str, Any], now: int) -> sm.QueuePanel:
     patients = []
     for name, reason, joined, state, language, priority, returning in snapshot["patients"]:
         flags = [
@@ -49,17 +48,17 @@ def _panel(snapshot: dict[str, Any], now: int) -> dict[str, Any]:
             if on
         ]
         patients.append(
-            {
-                "name": outbound.first_name(name or ""),
-                "reason": (reason or "")[:120],
-                "language": language or "",
-                "waited_s": max(0, (now - int(joined or now)) // 1000),
-                "flags": flags,
-            }
+            sm.PanelPatient(
+                name=outbound.first_name(name or ""),
+                reason=(reason or "")[:120],
+                language=language or "",
+                waited_s=max(0, (now - int(joined or now)) // 1000),
+                flags=flags,
+            )
         )
-    return {
-        "name": snapshot["name"],
-        "waiting": snapshot["waiting"],
-        "oldest_wait_s": max((p["waited_s"] for p in patients), default=0),
-        "patients": patients,
-    }
+    return sm.QueuePanel(
+        name=snapshot["name"],
+        waiting=snapshot["waiting"],
+        oldest_wait_s=max((p.waited_s for p in patients), default=0),
+        patients=patients,
+    )

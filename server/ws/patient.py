@@ -14,6 +14,7 @@ from server.ws import emergency, notify, selfhelp
 from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import messages as m
+from signaling import server_messages as sm
 from signaling.messages import UNSET, ClientMessage
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,14 @@ async def on_connect(desk: Desk, conn: Connection) -> None:
             await notify.call_started(
                 desk, record["call"], pid, record["agent"], "call", resumed=True, only=pid
             )
-            await desk.notify(record["agent"], {"type": "call.peer", "status": "connected"})
+            await desk.notify(record["agent"], sm.to_dict(sm.CallPeer(status="connected")))
     await notify.patient_state(desk, pid)
 
 
 async def on_disconnect(desk: Desk, conn: Connection) -> None:
     """The patient's last socket here closed. Their place is kept for the grace period."""
     if conn.peer:
-        await desk.notify(conn.peer, {"type": "call.peer", "status": "reconnecting"})
+        await desk.notify(conn.peer, sm.to_dict(sm.CallPeer(status="reconnecting")))
         return
     record = await desk.engine.patient(conn.participant)
     if record.get("state") == "in_call" and record.get("callback_mode") and record.get("agent"):
@@ -74,13 +75,13 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
             await notify.patient_state(desk, pid)
         case m.QueueSlots():
             slots = callback_slots(await desk.engine.clock_ms())
-            await conn.send({"type": "queue.slots", "slots": slots})
+            await conn.send(sm.QueueSlots(slots=slots))
         case m.QueueCallbackCancel():
             await desk.engine.cancel_callback(pid)
             await notify.patient_state(desk, pid)
         case m.SurveySubmit():
             await desk.engine.rate(pid, message.rating, message.comment)
-            await conn.send({"type": "survey.thanks"})
+            await conn.send(sm.SurveyThanks())
         case _:  # the router sends nothing else here; keep the loop safe anyway
             raise m.ProtocolError("unknown_type", "Unknown message type.")
 
@@ -106,7 +107,7 @@ async def leave(desk: Desk, pid: str, reason: str) -> None:
     if state in ("in_call", "on_hold"):
         await notify.call_ended(desk, call, pid, agent, ended)
     elif state == "offered" and agent:
-        await desk.notify(agent, {"type": "agent.offer_cancelled", "reason": reason})
+        await desk.notify(agent, sm.to_dict(sm.AgentOfferCancelled(reason=reason)))
         await notify.agent_state(desk, agent)
         await notify.dispatch(desk, queue)
     await desk.queue_changed(queue)
@@ -156,7 +157,7 @@ async def join(desk: Desk, conn: Connection, message: m.QueueJoin) -> None:
     if ticket.created:
         await notify.dispatch(desk, ticket.queue)
     await notify.patient_state(desk, pid)
-    await conn.send({"type": "queue.joined", "created": ticket.created, "queue": ticket.queue})
+    await conn.send(sm.QueueJoined(created=ticket.created, queue=ticket.queue))
     if details.reason:
         await selfhelp.suggest(desk, conn, details.reason)
         await emergency.heard(desk, pid, details.reason, source="reason")

@@ -20,12 +20,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from aiohttp import WSCloseCode
 from redis.exceptions import RedisError
 
 from server.observability import dashboard
 from server.ws import expiry, outbound, panels
 from server.ws.desk import Desk
+from signaling import server_messages as sm
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -129,7 +131,8 @@ class Presence:
         admins = list(self.desk.hub.all("admin"))
         if not admins:
             return
-        message = {"type": "dashboard", **await dashboard.snapshot(self.desk.engine)}
+        snapshot = await dashboard.snapshot(self.desk.engine)
+        message = msgspec.convert(snapshot, sm.Dashboard)  # checked, once for every admin
         for conn in admins:
             await conn.send(message)
 

@@ -19,6 +19,7 @@ from server.ws import notify
 from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import messages as m
+from signaling import server_messages as sm
 from signaling.messages import UNSET, ClientMessage
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,8 @@ async def suggest(desk: Desk, conn: Connection, text: str) -> None:
     """
     language = await patient_language(desk, conn)
     hits = desk.help.search(text, language, limit=3, written_in=[language, *LANGUAGES])
-    await conn.send(
-        {"type": "help.suggestions", "articles": [hit.article.public() for hit in hits]}
-    )
+    articles = [sm.Article(**hit.article.public()) for hit in hits]
+    await conn.send(sm.HelpSuggestions(articles=articles))
 
 
 async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:

@@ -10,6 +10,7 @@ from server.core.errors import Forbidden
 from server.queue.errors import UnknownQueue
 from server.ws.connection import Connection
 from server.ws.desk import Desk
+from signaling import server_messages as sm
 from signaling.messages import StaffMessage
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ async def handle(desk: Desk, conn: Connection, message: StaffMessage) -> None:
     if conn.role == "agent" and queue not in conn.session.queues:
         raise Forbidden("You can only message queues you serve.")
     await send_notice(desk, queue, message.text)
-    await conn.send({"type": "staff.sent", "queue": queue})
+    await conn.send(sm.StaffSent(queue=queue))
 
 
 async def send_notice(desk: Desk, queue: str, text: str) -> None:
@@ -38,7 +39,7 @@ async def send_notice(desk: Desk, queue: str, text: str) -> None:
 async def show_notice(desk: Desk, notice: dict[str, Any]) -> None:
     """On every process: show a broadcast notice to local patients waiting in its queue."""
     queue = notice.get("queue")
-    message = {"type": "queue.notice", "text": notice.get("text", ""), "at": notice.get("at")}
+    message = sm.QueueNotice(text=str(notice.get("text", "")), at=notice.get("at"))
     for conn in desk.hub.all("patient"):
         if conn.queue == queue and conn.last_state.get("state") in WAITING_STATES:
             await conn.send(message)

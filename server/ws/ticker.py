@@ -15,6 +15,7 @@ from server.observability.history import record_sample
 from server.queue.models import TickReport
 from server.ws import notify
 from server.ws.desk import Desk
+from signaling import server_messages as sm
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Ticker:
 async def announce(desk: Desk, report: TickReport) -> None:
     """Tell everyone concerned what a tick settled."""
     for aid, _queue in report.expired:
-        await desk.notify(aid, {"type": "agent.offer_cancelled", "reason": "expired"})
+        await desk.notify(aid, sm.to_dict(sm.AgentOfferCancelled(reason="expired")))
         await notify.agent_state(desk, aid)
     for member, _queue, what, call, other in report.reaped:
         kind, ident = member[:1], member[2:]
@@ -84,9 +85,7 @@ async def announce(desk: Desk, report: TickReport) -> None:
         else:
             await notify.patient_state(desk, ident)
             if other:  # the agent's offer of this patient is withdrawn
-                await desk.notify(
-                    other, {"type": "agent.offer_cancelled", "reason": "patient_left"}
-                )
+                await desk.notify(other, sm.to_dict(sm.AgentOfferCancelled(reason="patient_left")))
                 await notify.agent_state(desk, other)
     await notify.offers(desk, report.offers)
     await desk.queue_changed(*report.changed_queues)

@@ -47,6 +47,7 @@
 /**
  * @typedef {object} Welcome
  * @property {"welcome"} type
+ * @property {number} v  the protocol version
  * @property {string} [role]
  * @property {Session} session
  * @property {IceConfig} ice
@@ -163,7 +164,7 @@
  * @property {number | null} [aht_s]
  * @property {number | null} [csat]
  * @property {number} [self_help_resolved]
- * @property {{ticket: string, words?: string[], waited_s?: number}[]} [emergencies]
+ * @property {{ticket: number, words?: string[], waited_s?: number}[]} [emergencies]
  */
 
 /**
