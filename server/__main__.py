@@ -1,5 +1,5 @@
 """``python -m server`` is the same as the ``videodesk`` command."""
 
-from server.cli import main
+from server.cli.main import main
 
 raise SystemExit(main())

@@ -6,6 +6,7 @@ import pytest
 
 from signaling.client import AgentBot, PatientBot
 from tests.support.desks import LiveDesk
+from tests.support.events import recorded_events
 from tests.support.invariants import check_invariants
 
 
@@ -37,7 +38,7 @@ async def test_patient_and_agent_have_a_call(live_desk: LiveDesk, loopback_ice: 
         agent_state = await agent.next("agent.state", state="wrap_up")
         assert agent_state["state"] == "wrap_up"
         desk = live_desk.desk
-        types = [e["type"] for e in await desk.engine.events()]
+        types = [e["type"] for e in await recorded_events(desk.engine)]
         for expected in ("joined", "offered", "accepted", "call_started", "call_ended"):
             assert expected in types
         assert await check_invariants(desk.engine.redis, desk.keys, list(desk.engine.queues)) == []

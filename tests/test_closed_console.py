@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from signaling.client import AgentBot, PatientBot
 from tests.support.desks import LiveDesk
+from tests.support.events import recorded_events
 
 
 async def test_a_console_closed_after_wrap_up_is_offered_no_patient(
@@ -48,7 +49,7 @@ async def test_a_console_closed_after_wrap_up_is_offered_no_patient(
     # Well inside the 20 s offer timeout the offer an absent console could not answer.
     offer = await staying.next("agent.offer", timeout=desk.settings.offer_timeout / 2)
     assert offer["token"]
-    events = await desk.engine.events()
+    events = await recorded_events(desk.engine)
     skipped = [e for e in events if e["type"] == "declined" and e.get("reason") == "not_connected"]
     assert len(skipped) == 1, "the skip is an event with its reason"
     for bot in (second, staying):

@@ -13,6 +13,7 @@ from server.observability.dashboard import snapshot
 from server.ws.emergency import emergency_words
 from signaling.client import AgentBot, PatientBot
 from tests.support.desks import LiveDesk
+from tests.support.events import recorded_events
 
 CHEST_PAIN = "I have chest pain and can't breathe"
 
@@ -65,7 +66,7 @@ async def test_staff_learn_of_an_emergency_told_to_the_assistant(live_desk: Live
 
     # Said again: still one audit event, and it carries no words (health information).
     await patient.request("assistant.ask", "assistant.reply", text="chest pain")
-    audit = [e for e in await desk.engine.events() if e["type"] == "emergency"]
+    audit = [e for e in await recorded_events(desk.engine) if e["type"] == "emergency"]
     assert len(audit) == 1
     assert audit[0]["patient"] == pid
     assert audit[0]["escalated"] == "0"
@@ -118,7 +119,7 @@ async def test_an_escalating_desk_moves_the_patient_to_the_urgent_band(
     offer = await agent.next("agent.offer")
     assert offer["patient"]["name"] == "Cy"
     assert {"emergency", "urgent"} <= set(offer["patient"]["flags"])
-    audit = [e for e in await desk.engine.events() if e["type"] == "emergency"]
+    audit = [e for e in await recorded_events(desk.engine) if e["type"] == "emergency"]
     assert [(e["band"], e["escalated"]) for e in audit] == [("0", "1")]
     await agent.close()
     for bot in waiting:

@@ -37,6 +37,8 @@ def arrows() -> dict[tuple[str, str], set[str]]:
     """(from folder, to folder) → the modules that import across."""
     drawn: dict[tuple[str, str], set[str]] = defaultdict(set)
     for path in SERVER.rglob("*.py"):
+        if path == SERVER / "__main__.py":
+            continue  # `python -m server`: the command's entry point, above everything
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         source = folder_of(module)
         for target in map(folder_of, imported(path)):

@@ -46,6 +46,7 @@ from server.mail.smtp import MailServer, tls_context
 from tests.conftest import make_env
 from tests.support.canary import PATIENT_REASON
 from tests.support.desks import LiveDesk, start_desk
+from tests.support.events import recorded_events
 from tests.support.redis_server import free_port
 
 USER = "desk@example.org"
@@ -396,7 +397,9 @@ async def test_an_invitation_arrives_with_its_link_and_nothing_private(
         assert (await response.json())["session"]["role"] == "patient"
 
     # Audited, without the address.
-    events = [e for e in await desk.desk.engine.events() if e["type"] == "invitation_mailed"]
+    events = [
+        e for e in await recorded_events(desk.desk.engine) if e["type"] == "invitation_mailed"
+    ]
     assert [(e["mail"], e["jti"], e["typ"]) for e in events] == [
         (status["id"], issued["jti"], "invite")
     ]
@@ -668,7 +671,9 @@ async def test_a_refusing_server_is_explained(
     assert words in status["reason"]
     assert to not in status["reason"] and "wrong" not in status["reason"]
     assert inbox.messages == []
-    events = [e for e in await desk.desk.engine.events() if e["type"] == "invitation_mail_failed"]
+    events = [
+        e for e in await recorded_events(desk.desk.engine) if e["type"] == "invitation_mail_failed"
+    ]
     assert [e["error"] for e in events] == [error]
 
 

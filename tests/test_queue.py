@@ -20,6 +20,7 @@ from server.queue.errors import (
     WrongState,
 )
 from server.queue.models import Offer, TickReport
+from tests.support.events import recorded_events
 from tests.support.invariants import check_invariants
 from tests.support.queues import QUEUE_NAMES, details
 
@@ -58,7 +59,7 @@ async def advance(engine: QueueEngine, ms: int, alive: list[str]) -> TickReport:
 
 
 async def event_types(engine: QueueEngine) -> list[str]:
-    return [e["type"] for e in await engine.events()]
+    return [e["type"] for e in await recorded_events(engine)]
 
 
 async def test_joining_twice_keeps_one_ticket(engine: QueueEngine) -> None:
@@ -102,7 +103,7 @@ async def test_offer_respects_queue_and_language(engine: QueueEngine) -> None:
     await signed_in(engine, "a1", ["appointments"], ["en"])
     offer = await engine.set_status("a1", "available")
     assert offer is not None and offer.patient == "english"
-    skipped = [e for e in await engine.events() if e["type"] == "skipped"]
+    skipped = [e for e in await recorded_events(engine) if e["type"] == "skipped"]
     assert skipped and skipped[0]["patient"] == "spanish"
     assert skipped[0]["reason"] == "language_not_served"
     # Nobody serves pharmacy here: that patient stays put.
@@ -205,7 +206,7 @@ async def test_lost_call_returns_the_patient_with_the_original_ticket(
     assert record["ticket"] == "1" and record["band"] == "1"
     assert (await engine.agent("a1"))["state"] == "offline"
     assert ("a:a1", "appointments", "offline", call.call_id, "p1") in report.reaped
-    ended = [e for e in await engine.events() if e["type"] == "call_ended"]
+    ended = [e for e in await recorded_events(engine) if e["type"] == "call_ended"]
     assert ended[-1]["call"] == call.call_id and ended[-1]["reason"] == "agent_lost"
     # The next agent is offered the returning patient.
     offer = await available(engine, "a3")
@@ -378,7 +379,7 @@ async def test_events_tell_the_story_of_a_call(engine: QueueEngine) -> None:
     await engine.call_started(call.call_id)
     await engine.finish("a1")
     await engine.wrapup_done("a1", "resolved", available=False)
-    story = [e for e in await engine.events() if e.get("patient") == "p1" or e.get("call")]
+    story = [e for e in await recorded_events(engine) if e.get("patient") == "p1" or e.get("call")]
     assert [e["type"] for e in story] == [
         "joined",
         "offered",
@@ -387,7 +388,7 @@ async def test_events_tell_the_story_of_a_call(engine: QueueEngine) -> None:
         "call_ended",
         "wrapup",
     ]
-    for event in await engine.events():
+    for event in await recorded_events(engine):
         assert "Pat" not in event.values() and "a question" not in event.values()
 
 

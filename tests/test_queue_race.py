@@ -23,6 +23,7 @@ from server.core.redis_keys import Keys
 from server.queue.engine import QueueEngine
 from server.queue.errors import NotAvailable, StaleOffer, UnknownAgent, WrongState
 from server.queue.models import Call, CallEnd, Offer, TickReport
+from tests.support.events import recorded_events
 from tests.support.invariants import check_invariants
 from tests.support.queues import QUEUE_NAMES, QUEUES, TIMING, details
 
@@ -211,7 +212,7 @@ async def test_200_agents_race_for_100_patients(engines: list[QueueEngine]) -> N
     assert len(calls) == min(PATIENTS, len(offers))
     by_patient = {c.patient: c for c in calls}
     assert len(by_patient) == len(calls)
-    events = await engine.events(count=10_000)
+    events = await recorded_events(engine, count=10_000)
     accepted = Counter(e["patient"] for e in events if e["type"] == "accepted")
     assert accepted == Counter({pid: 1 for pid in crowd.pids})
     assert Counter(e["patient"] for e in events if e["type"] == "offered") == accepted
@@ -235,7 +236,7 @@ async def test_200_agents_race_for_100_patients(engines: list[QueueEngine]) -> N
     assert {p["state"] for p in patients.values()} == {"done"}
     agents = await records(engine, "a", in_call)
     assert {a["state"] for a in agents.values()} == {"wrap_up"}
-    events = await engine.events(count=10_000)
+    events = await recorded_events(engine, count=10_000)
     ended = Counter(e["call"] for e in events if e["type"] == "call_ended")
     assert ended == Counter({c.call_id: 1 for c in calls})
     assert await problems(engine) == []
@@ -261,7 +262,7 @@ async def test_one_offer_accepted_from_ten_connections_at_once(
         await engine.finish("a1")
         offer = await engine.wrapup_done("a1", "resolved", available=True)
     assert offer is None
-    events = await engine.events(count=10_000)
+    events = await recorded_events(engine, count=10_000)
     assert Counter(e["type"] for e in events)["accepted"] == rounds
 
 
@@ -349,11 +350,13 @@ async def test_tickers_in_several_processes_settle_each_offer_once(
         assert {m for m, deadline in leases.items() if deadline > now + jump + 3_000} == (
             set(leases) - due
         ), "a lease too close to the jump"
-        marker = event_id((await engine.events(count=1))[-1]["id"])
+        marker = event_id((await recorded_events(engine, count=1))[-1]["id"])
         async with Tickers(desk[:8]) as tickers:
             await engine.skew_clock(jump)
             await tickers.more(3)
-        events = [e for e in await engine.events(count=10_000) if event_id(e["id"]) > marker]
+        events = [
+            e for e in await recorded_events(engine, count=10_000) if event_id(e["id"]) > marker
+        ]
 
         expired = Counter(aid for r in tickers.reports for aid, _ in r.expired)
         reaped = Counter(item[0] for r in tickers.reports for item in r.reaped)

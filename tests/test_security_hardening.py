@@ -22,6 +22,7 @@ from server.auth.tokens import TokenRequest
 from server.core.errors import Unauthorized
 from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support.desks import LiveDesk, start_desk
+from tests.support.events import recorded_events
 from tests.support.sockets import closed_with, next_of
 
 SURROGATE_TOKEN = '{"type": "auth", "role": "agent", "token": "eyJ\\ud800.x.y"}'
@@ -348,7 +349,7 @@ async def test_item8_revoking_a_waiting_patients_token_removes_them_at_once(
     await patient.next("error", code="token_revoked")
 
     async def removed() -> bool:
-        events = await engine.events()
+        events = await recorded_events(engine)
         return any(e["type"] == "left" and e.get("reason") == "revoked" for e in events)
 
     for _ in range(100):

@@ -240,7 +240,7 @@ async def test_one_browser_can_hold_an_agent_a_patient_and_an_admin(
 async def test_idle_agent_sessions_time_out(live_desk: LiveDesk) -> None:
     import time
 
-    from server.ws.presence import Presence
+    from server.ws import leases
 
     agent = AgentBot(live_desk.url, live_desk.agent_token(), media=False)
     try:
@@ -248,11 +248,11 @@ async def test_idle_agent_sessions_time_out(live_desk: LiveDesk) -> None:
         await agent.next("agent.state")
         desk = live_desk.desk
         (conn,) = list(desk.hub.all("agent"))
-        Presence(desk)._end_idle_agents()  # active: nothing happens
+        leases.end_idle_agents(desk)  # active: nothing happens
         await asyncio.sleep(0.2)
         assert agent.connected
         conn.last_activity = time.monotonic() - desk.settings.agent_idle_timeout - 1
-        Presence(desk)._end_idle_agents()
+        leases.end_idle_agents(desk)
         await agent.wait_for(lambda: not agent.connected, 5, "the socket to close")
         assert agent.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION
     finally:

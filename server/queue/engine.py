@@ -366,10 +366,3 @@ class QueueEngine:
     async def skew_clock(self, milliseconds: int) -> None:
         """Move this desk's clock forward (tests and drills only; see keys.clock_skew)."""
         await self.redis.incrby(self.keys.clock_skew, milliseconds)
-
-    async def events(self, count: int = 1000) -> list[dict[str, Any]]:
-        """The most recent events, oldest first."""
-        entries: list[tuple[str, dict[str, str]]] = await self.redis.xrevrange(  # type: ignore[assignment]
-            self.keys.events, count=count
-        )
-        return [{"id": eid, **fields} for eid, fields in reversed(entries)]

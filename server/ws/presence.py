@@ -1,32 +1,24 @@
-"""Background work of each process for the sockets it holds.
+"""Background work of each process for the sockets it holds, on timers:
 
-* leases: every few seconds, renew the presence leases of this process's
-  patients and agents (one script call); anyone whose lease was already reaped
-  gets their new state;
-* positions: when a queue's order changes (a broadcast from any process), push
-  new positions and estimates to this process's patients in that queue, at most
-  a few times a second; and refresh everyone every few seconds, since estimates
-  move with time;
-* agents' queue panels (``server/ws/panels.py``), every few seconds;
-* idle agents: sessions end after the configured inactivity;
-* socket counts: renew this process's sockets in the cross-process counts, and
-  close sockets whose token has expired (``server/ws/expiry.py``).
+* leases and socket counts, idle agents, expired tokens (``server/ws/leases.py``);
+* positions and estimates for waiting patients (``server/ws/positions.py``);
+* agents' queue panels (``server/ws/panels.py``);
+* the admins' live dashboard (below).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
-from aiohttp import WSCloseCode
 from redis.exceptions import RedisError
 
 from server.observability import dashboard
-from server.ws import expiry, outbound, panels
+from server.ws import leases, panels
 from server.ws.desk import Desk
+from server.ws.positions import Positions
 from signaling import server_messages as sm
 from signaling.tasks import stop_task
 
@@ -34,7 +26,6 @@ log = logging.getLogger(__name__)
 
 LEASE_INTERVAL = 4.0
 POSITION_INTERVAL = 0.25
-FULL_REFRESH_INTERVAL = 5.0
 PANEL_INTERVAL = 3.0
 DASHBOARD_INTERVAL = 2.0
 
@@ -44,12 +35,11 @@ class Presence:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self._dirty: set[str] = set()
+        self.positions = Positions(desk)
         self._tasks: list[asyncio.Task[None]] = []
-        self._last_full = 0.0
 
     def queue_changed(self, queue: str) -> None:
-        self._dirty.add(queue)
+        self.positions.queue_changed(queue)
 
     def start(self) -> None:
         self._tasks = [
@@ -77,55 +67,10 @@ class Presence:
                 log.exception("%s failed", work.__name__)
 
     async def renew_leases(self) -> None:
-        desk = self.desk
-        members = [f"p:{pid}" for pid in desk.hub.participants("patient")]
-        members += [f"a:{aid}" for aid in desk.hub.participants("agent")]
-        gone = await desk.engine.renew(members)
-        for member in gone:
-            pid = member[2:]
-            if member.startswith("p:"):
-                self._dirty.add("*" + pid)
-        await desk.sockets.renew([c.count for c in desk.hub.all() if c.count is not None])
-        self._end_idle_agents()
-        await self._end_expired_sessions()
-
-    async def _end_expired_sessions(self) -> None:
-        """Sockets whose token expired while they were quiet (a message checks at once)."""
-        now = time.time()
-        for conn in list(self.desk.hub.all()):
-            if expiry.expired(conn, now):
-                await expiry.enforce(self.desk, conn)
-
-    def _end_idle_agents(self) -> None:
-        limit = self.desk.settings.agent_idle_timeout
-        now = time.monotonic()
-        for conn in self.desk.hub.all("agent"):
-            if now - conn.last_activity > limit:
-                log.info("agent %s session timed out after inactivity", conn.participant)
-                asyncio.get_running_loop().create_task(
-                    conn.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session timed out")
-                )
+        await leases.renew(self.desk, self.positions)
 
     async def push_positions(self) -> None:
-        desk = self.desk
-        now = time.monotonic()
-        full = now - self._last_full >= FULL_REFRESH_INTERVAL
-        if full:
-            self._last_full = now
-        dirty, self._dirty = self._dirty, set()
-        if not dirty and not full:
-            return
-        pids = sorted(
-            {
-                conn.participant
-                for conn in desk.hub.all("patient")
-                if full or conn.queue in dirty or ("*" + conn.participant) in dirty
-            }
-        )
-        for start in range(0, len(pids), 500):
-            batch = pids[start : start + 500]
-            for position in await desk.engine.positions(batch):
-                await desk.hub.deliver(position.patient, outbound.queue_state(position))
+        await self.positions.push()
 
     async def push_dashboard(self) -> None:
         admins = list(self.desk.hub.all("admin"))

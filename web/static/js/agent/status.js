@@ -32,6 +32,8 @@ export class StatusPanel {
    * @param {(id: string|null, purpose: string) => void} options.sent
    * @param {() => void} options.onGesture  unlock sound, ask for notifications
    */
+  // The buttons start disabled (agent.html) and are enabled by the first agent.state:
+  // a choice made before the desk has signed the console in would go nowhere.
   constructor({ protocol, sent, onGesture }) {
     /** @type {import("../lib/protocol.js").AgentState} */
     this.state = { state: "offline", reason: "", since_ms: 0 };

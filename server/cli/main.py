@@ -19,7 +19,7 @@ from typing import Any
 from server.core.logs import configure_logging
 from server.core.settings import Settings, SettingsError
 
-log = logging.getLogger("server.cli")
+log = logging.getLogger("server.cli.main")
 
 EXAMPLES = """\
 examples:
@@ -208,7 +208,7 @@ def _settings_with(host: str | None, port: int | None) -> Settings:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from server.serve import serve
+    from server.cli.serve import serve
 
     settings = _settings_with(args.host, args.port)
     configure_logging(settings.log_level)
@@ -218,7 +218,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_issue(args: argparse.Namespace) -> int:
-    from server.tokens_cli import issue_from_cli
+    from server.cli.tokens import issue_from_cli
 
     settings = Settings.from_env()
     configure_logging("WARNING")
@@ -238,7 +238,7 @@ def _run_bot(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from server.report_cli import report_from_cli
+    from server.cli.reports import report_from_cli
 
     settings = Settings.from_env()
     configure_logging("WARNING")
@@ -246,7 +246,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_revoke(args: argparse.Namespace) -> int:
-    from server.tokens_cli import revoke_from_cli
+    from server.cli.tokens import revoke_from_cli
 
     settings = Settings.from_env()
     configure_logging("WARNING")

@@ -1,0 +1,1 @@
+"""The ``videodesk`` command: serve the desk, issue and revoke tokens, reports, bots."""
