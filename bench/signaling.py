@@ -831,6 +831,15 @@ async def flush(redis: RedisServer) -> None:
         await client.aclose()
 
 
+def ratio(value: float, floor: float) -> float:
+    """value / floor, or NaN when the floor measured nothing (too little to count)."""
+    return value / floor if floor > 0 else math.nan
+
+
+def times(value: float, digits: int) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}x"
+
+
 def print_chat(arrangements: Sequence[Arrangement]) -> list[str]:
     print(
         "\n(b) call.chat round trip: patient → server → agent, whose bot echoes the text →"
@@ -861,14 +870,15 @@ def print_chat(arrangements: Sequence[Arrangement]) -> list[str]:
                     f"{run.server_us_per_relay():>7.0f}"
                 )
             floor_run, desk_run = arr.floor[pairs], arr.desk[pairs]
-            p50 = ms(desk_run.rtt_ns, 0.5) / ms(floor_run.rtt_ns, 0.5)
-            p99 = ms(desk_run.rtt_ns, 0.99) / ms(floor_run.rtt_ns, 0.99)
-            cost = desk_run.server_us_per_relay() / floor_run.server_us_per_relay()
+            p50 = ratio(ms(desk_run.rtt_ns, 0.5), ms(floor_run.rtt_ns, 0.5))
+            p99 = ratio(ms(desk_run.rtt_ns, 0.99), ms(floor_run.rtt_ns, 0.99))
+            # A quiet floor can use less CPU than /proc counts (10 ms ticks): no ratio then.
+            cost = ratio(desk_run.server_us_per_relay(), floor_run.server_us_per_relay())
             print(
-                f"{'':<17}{'ratio':<10}{'':>6}{'':>7}{'':>7}{'':>7}{'':>6}{p50:>8.2f}x"
-                f"{p99:>8.2f}x{'':>9}{'':>7}{'':>7}{'':>6}{'':>7}{cost:>6.1f}x"
+                f"{'':<17}{'ratio':<10}{'':>6}{'':>7}{'':>7}{'':>7}{'':>6}{times(p50, 2):>9}"
+                f"{times(p99, 2):>9}{'':>9}{'':>7}{'':>7}{'':>6}{'':>7}{times(cost, 1):>7}"
             )
-            met = "MET" if p99 <= TARGET_RATIO else "NOT MET"
+            met = "NOT MEASURED" if math.isnan(p99) else "MET" if p99 <= TARGET_RATIO else "NOT MET"
             verdicts.append(
                 f"target: p99 videodesk/floor <= {TARGET_RATIO}x, {arr.name}, {pairs} pair(s): "
                 f"{met} ({p99:.2f}x: {ms(desk_run.rtt_ns, 0.99):.2f} ms vs "
