@@ -113,23 +113,6 @@ class Position:
     callback_slot: int = 0  # epoch ms of a booked call-back slot (0: none)
     waited_ms: int = 0  # since joining (Redis time)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "state": self.state,
-            "queue": self.queue,
-            "position": self.position,
-            "waiting": self.waiting,
-            "agents_staffed": self.staffed,
-            "estimate": self.estimate.as_dict(),
-            "callback": (
-                {"mode": self.callback_mode, "slot": self.callback_slot or None}
-                if self.state == "callback_pending"
-                else None
-            ),
-            "returning": self.returning,
-            "waited_s": self.waited_s,
-        }
-
     @property
     def waited_s(self) -> int:
         """Seconds since joining, while in a visit (else 0)."""
