@@ -29,6 +29,10 @@ from server.core.store import EMBEDDED_NOTICE, close, connect, embedded_reader
 from server.http.middleware import error_middleware, security_headers
 from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine, Timing
+from server.records.database import EMBEDDED_NOTICE as EMBEDDED_RECORDS
+from server.records.database import database_url, open_engine, prepare
+from server.records.recorder import Recorder
+from server.records.service import RECORDS, Records
 from server.selfhelp.articles import load_articles
 from server.selfhelp.search import ArticleIndex
 from server.ws import broadcasts, peers
@@ -56,6 +60,7 @@ def create_app(settings: Settings, *, lifecycle: Lifecycle | None = None) -> web
     app.on_response_prepare.append(security_headers(settings.secure_cookies))
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(tokens_ctx)
+    app.cleanup_ctx.append(records_ctx)
     app.cleanup_ctx.append(desk_ctx)
     app.on_shutdown.append(close_sockets)
     health.setup(app)
@@ -111,6 +116,29 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BEARER] = BearerAuth(tokens, app[appkeys.LOGIN_FAILURES], settings.trusted_proxies)
     app[SESSIONS] = SessionStore(app[appkeys.REDIS], app[appkeys.KEYS])
     yield
+
+
+async def records_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The records database (its schema checked, the embedded file upgraded) and this
+    process's recorder of the events stream."""
+    settings = app[appkeys.SETTINGS]
+    url = database_url(settings)
+    if settings.database_url is None:
+        log.warning("%s", EMBEDDED_RECORDS.format(path=settings.records_file))
+    engine = open_engine(url)
+    try:
+        await prepare(settings, engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    recorder = Recorder(
+        app[appkeys.REDIS], app[appkeys.KEYS].events, engine, app[appkeys.LIFECYCLE].process_id
+    )
+    app[RECORDS] = Records(engine, recorder)
+    recorder.start()
+    yield
+    await recorder.stop()
+    await engine.dispose()
 
 
 async def desk_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.support.desks",
     "tests.support.desk_group",
     "tests.support.sockets",
+    "tests.support.postgres",
 ]
 
 # The same loggers the server quiets: aiortc logs SDP, aioice logs IP addresses.

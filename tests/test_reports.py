@@ -6,21 +6,28 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from server.auth.tokens import TokenRequest
 from server.core import appkeys
 from server.queue.engine import QueueEngine
 from server.queue.models import PatientDetails
+from server.records import tables
+from server.records.service import RECORDS
+from server.records.visits import session_row, visits_from
 from tests.conftest import TEST_SECRET
 from tests.support.desks import LiveDesk
 from tests.support.processes import videodesk_command
+from tests.support.records import recorded
 
 DAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -64,9 +71,23 @@ async def scripted_day(engine: QueueEngine) -> None:
     await engine.tick()
 
 
+async def sessions_from_the_stream(engine: QueueEngine, day: datetime) -> list[dict[str, Any]]:
+    """The sessions report as it was computed before the records database: every event of
+    the day from the Redis stream."""
+    start = int(day.replace(hour=0).timestamp() * 1000)
+    end = start + 24 * 3600 * 1000
+    entries: list[tuple[str, dict[str, str]]] = await engine.redis.xrange(  # type: ignore[assignment]
+        engine.keys.events
+    )
+    events = [{"id": eid, **f} for eid, f in entries if start <= int(f.get("at", 0)) < end]
+    rows = [session_row(v.columns()) for v in visits_from(events)]
+    return list(json.loads(json.dumps(rows)))
+
+
 async def test_report_of_a_scripted_day(live_desk: LiveDesk, tmp_path: Path) -> None:
     engine = live_desk.desk.engine
     await scripted_day(engine)
+    await recorded(live_desk.app)
     admin = live_desk.tokens.mint(TokenRequest(typ="admin")).token
     headers = {"Authorization": f"Bearer {admin}"}
     async with ClientSession() as http:
@@ -78,6 +99,9 @@ async def test_report_of_a_scripted_day(live_desk: LiveDesk, tmp_path: Path) -> 
         url = f"{live_desk.url}/api/v1/reports/events?from=2026-03-02&to=2026-03-02&format=json"
         async with http.get(url, headers=headers) as response:
             events = (await response.json())["events"]
+        url = f"{live_desk.url}/api/v1/reports/sessions?from=2026-03-02&to=2026-03-02"
+        async with http.get(url, headers=headers) as response:
+            sessions = (await response.json())["sessions"]
         url = f"{live_desk.url}/api/v1/reports/sessions?from=2026-03-01&to=2026-03-01"
         async with http.get(url, headers=headers) as response:
             assert (await response.json())["sessions"] == []
@@ -85,7 +109,22 @@ async def test_report_of_a_scripted_day(live_desk: LiveDesk, tmp_path: Path) -> 
             f"{live_desk.url}/api/v1/reports/sessions?from=soon", headers=headers
         ) as response:
             assert response.status == 400
+    # The old path (the whole events stream, folded into visits in one pass) and the new
+    # (the visits table the recorder built batch by batch) give the same report.
+    assert sessions == await sessions_from_the_stream(engine, DAY)
     assert [r["patient"] for r in rows] == ["p1", "p2", "p3", "p4"]
+    # Each download is in the audit trail, with who asked and for which report.
+    await recorded(live_desk.app)
+    async with live_desk.app[RECORDS].engine.connect() as conn:
+        audited = (await conn.execute(
+            select(tables.audit.c.actor, tables.audit.c.details)
+            .where(tables.audit.c.action == "report_downloaded")
+        )).all()  # fmt: skip
+    admin_sub = live_desk.tokens.decode(admin, "admin").sub
+    assert {actor for actor, _ in audited} == {admin_sub}
+    assert sorted(json.loads(d)["report"] for _, d in audited) == [
+        "events", "sessions", "sessions", "sessions"
+    ]  # fmt: skip
     ends = {r["patient"]: r["end"] for r in rows}
     assert ends == {"p1": "done", "p2": "left", "p3": "abandoned", "p4": "self_help"}
     first = rows[0]
@@ -102,6 +141,7 @@ async def test_report_of_a_scripted_day(live_desk: LiveDesk, tmp_path: Path) -> 
         "HOME": str(tmp_path),
         "REDIS_URL": live_desk.app[appkeys.SETTINGS].redis_url or "",
         "VIDEODESK_SECRET": TEST_SECRET,
+        "VIDEODESK_SECRET_FILE": str(live_desk.app[appkeys.SETTINGS].secret_file),
         "VIDEODESK_DESK": live_desk.desk.keys.desk,
     }
     result = subprocess.run(
@@ -142,8 +182,10 @@ async def test_dashboard_history(live_desk: LiveDesk) -> None:
 
     # This minute's sample is taken by us or, at the same moment, by the desk's ticker.
     await record_sample(engine.redis, engine.keys, list(engine.queues), await engine.clock_ms())
+    await recorded(live_desk.app)
+    records = live_desk.app[RECORDS].engine
     for _ in range(50):
-        view = await history(engine.redis, engine.keys, list(engine.queues), hours=1)
+        view = await history(engine.redis, engine.keys, records, list(engine.queues), hours=1)
         if view["waiting"]["appointments"]:
             break
         await asyncio.sleep(0.1)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api.tokens import require_admin
-from server.core.errors import BadRequest
+from server.core.errors import BadRequest, Unavailable
 from server.observability.dashboard import snapshot
 from server.observability.history import history
+from server.records.database import DatabaseUnavailable
+from server.records.service import RECORDS
 from server.ws.desk import DESK
 
 
@@ -25,7 +27,12 @@ async def dashboard_history(request: web.Request) -> web.Response:
     if not 0 < hours <= 48:
         raise BadRequest("hours must be between 0 and 48")
     engine = request.app[DESK].engine
-    return web.json_response(await history(engine.redis, engine.keys, list(engine.queues), hours))
+    records = request.app[RECORDS].engine
+    try:
+        view = await history(engine.redis, engine.keys, records, list(engine.queues), hours)
+    except DatabaseUnavailable:
+        raise Unavailable("the records database is not reachable now; try again soon") from None
+    return web.json_response(view)
 
 
 def setup(app: web.Application) -> None:

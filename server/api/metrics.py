@@ -32,6 +32,8 @@ from server.core.settings import IPNetwork
 from server.http.middleware import json_error
 from server.observability.dashboard import snapshot
 from server.queue.models import AGENT_STATES
+from server.records.recorder import Recorder
+from server.records.service import RECORDS
 from server.ws.desk import DESK, Desk
 
 SETUP_BUCKETS_MS = (250, 500, 1000, 2000, 5000, 10000, 30000)
@@ -90,7 +92,7 @@ async def metrics(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     return web.Response(
-        body=await exposition(request.app[DESK]),
+        body=await exposition(request.app[DESK], request.app[RECORDS].recorder),
         headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4, "Cache-Control": "no-store"},
     )
 
@@ -106,10 +108,15 @@ class DeskCollector(Collector):
         yield from self._families
 
 
-async def exposition(desk: Desk) -> bytes:
+async def exposition(desk: Desk, recorder: Recorder) -> bytes:
     """The desk's and this process's metrics, in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DeskCollector(await families(desk)))
+    lag = GaugeMetricFamily(
+        "videodesk_recorder_lag_seconds",
+        "Age of the oldest event not yet in the records database (0: all recorded).",
+        value=recorder.lag_seconds,
+    )
+    registry.register(DeskCollector([*await families(desk), lag]))
     return generate_latest(registry)
 
 

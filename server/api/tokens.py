@@ -9,7 +9,7 @@ from aiohttp import web
 from server.api.body import Revoked, TokenInfo, TokenType, UnsetType, builtins, read
 from server.api.body import TokenRequest as TokenBody
 from server.auth.bearer import require_role
-from server.auth.tokens import TOKENS, IssuedToken, TokenRequest
+from server.auth.tokens import TOKENS, Claims, IssuedToken, TokenRequest
 from server.core import appkeys
 from server.core.errors import BadRequest
 from server.core.settings import Settings
@@ -71,10 +71,11 @@ def issued_body(settings: Settings, issued: IssuedToken) -> dict[str, Any]:
     return builtins(info)
 
 
-async def require_admin(request: web.Request) -> None:
-    """The request must carry an admin bearer token (rate limited per admin)."""
+async def require_admin(request: web.Request) -> Claims:
+    """The request must carry an admin bearer token (rate limited per admin); its claims."""
     claims = await require_role(request, "admin")
     await request.app[appkeys.RATE_LIMITER].hit(f"admin:{claims.sub}", ADMIN_REQUESTS_PER_MINUTE)
+    return claims
 
 
 async def issue_token(request: web.Request) -> web.Response:

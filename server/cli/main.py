@@ -29,6 +29,7 @@ examples:
   videodesk token issue --role patient --name Ana --queue appointments --reason "prescription"
   videodesk token revoke <jti>
   videodesk report sessions --from 2026-11-01 --to 2026-11-30 > november.csv
+  videodesk db upgrade                              apply the records database's migrations
   videodesk bot agent --url http://127.0.0.1:8080 --token <agent token> --loopback
 """
 
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(run=lambda _args: _print_help(token))
     _add_bot(commands)
     _add_report(commands)
+    _add_db(commands)
     return parser
 
 
@@ -138,17 +140,32 @@ def _add_report(commands: Any) -> None:
         "report",
         help="sessions or events for a date range, as CSV or JSON",
         description=(
-            "Print a report from the desk's events stream: 'sessions' (one row per patient "
-            "visit: queue, wait, call, handle time, outcome, rating, how it ended) or "
-            "'events' (every state change). Dates are UTC; YYYY-MM-DD covers the whole day."
+            "Print a report from the records database (VIDEODESK_DATABASE_URL, or the "
+            "embedded file in the data folder): 'sessions' (one row per patient visit: queue, "
+            "wait, call, handle time, outcome, rating, how it ended) or 'events' (every state "
+            "change). Dates are UTC; YYYY-MM-DD covers the whole day."
         ),
     )
     report.add_argument("kind", choices=("sessions", "events"))
     report.add_argument("--from", dest="start", help="first day, e.g. 2026-11-01")
     report.add_argument("--to", dest="end", help="last day (inclusive), e.g. 2026-11-30")
     report.add_argument("--format", choices=("csv", "json"), default="csv")
-    report.add_argument("--server", help="embedded mode only: URL of the running desk")
     report.set_defaults(run=_run_report)
+
+
+def _add_db(commands: Any) -> None:
+    db = commands.add_parser(
+        "db",
+        help="the records database: upgrade its schema, or show where it stands",
+        description=(
+            "The records database is VIDEODESK_DATABASE_URL (postgresql://…) or, without it, "
+            "the embedded SQLite file in the data folder (upgraded by 'serve' itself). "
+            "'upgrade' applies the pending migrations; 'status' compares the database's "
+            "schema with this videodesk's (exit status 1 unless they agree)."
+        ),
+    )
+    db.add_argument("action", choices=("upgrade", "status"))
+    db.set_defaults(run=_run_db)
 
 
 def _add_bot(commands: Any) -> None:
@@ -243,6 +260,14 @@ def _run_report(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     configure_logging("WARNING")
     return asyncio.run(report_from_cli(settings, args))
+
+
+def _run_db(args: argparse.Namespace) -> int:
+    from server.cli.database import db_from_cli
+
+    settings = Settings.from_env()
+    configure_logging("WARNING")
+    return asyncio.run(db_from_cli(settings, args.action))
 
 
 def _run_revoke(args: argparse.Namespace) -> int:

@@ -88,4 +88,9 @@ async def print_links(app: web.Application, settings: Settings) -> None:
             "",
             "Issue tokens with: videodesk token issue --role admin|agent|patient",
         ]
+    if settings.database_url is None:
+        lines.append(
+            f"Records (visits, events, audit): an embedded SQLite file, {settings.records_file}; "
+            "one process only. Set VIDEODESK_DATABASE_URL=postgresql://… for several."
+        )
     print("\n".join(lines), flush=True)

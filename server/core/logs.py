@@ -96,6 +96,8 @@ def configure_logging(level: str) -> None:
 def quiet_third_party_loggers() -> None:
     """Loggers of libraries that would write personal data: SDP and IP addresses
     (aiortc at DEBUG, aioice at INFO) and request lines (aiohttp's access log); and
-    markdown-it, which logs every parsing step at DEBUG."""
-    for name in ("aiortc", "aioice", "aiohttp.access", "markdown_it"):
+    markdown-it, which logs every parsing step at DEBUG; aiosqlite and SQLAlchemy's
+    engine, which log every statement with its parameters at DEBUG."""
+    for name in ("aiortc", "aioice", "aiohttp.access", "markdown_it", "aiosqlite",
+                 "sqlalchemy.engine"):  # fmt: skip
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 SESSION_MAX_TTL = 12 * 3600
 PATIENT_RECORD_TTL = 7 * 24 * 3600  # kept for reports and the survey after the call
 CALL_RECORD_TTL = 7 * 24 * 3600
-EVENTS_MAXLEN = 200_000
 RATE_WINDOW = 60
 SOCKET_LEASE_MS = 15_000  # an open socket's count lapses this long after its process dies
 
@@ -160,7 +159,7 @@ class Keys:
 
     @property
     def events(self) -> str:
-        """Stream of every state change (bounded with MAXLEN ~)."""
+        """Stream of every state change; trimmed by the recorder once recorded."""
         return f"{self.prefix}events"
 
     @property

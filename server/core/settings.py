@@ -93,6 +93,7 @@ class Settings:
     smtp_url: str | None = None
     smtp_from: str = "videodesk@localhost"
     smtp_ca_file: Path | None = None
+    database_url: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -102,6 +103,11 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
+
+    @property
+    def records_file(self) -> Path:
+        """The embedded SQLite file of records, in the desk's data folder (no database URL)."""
+        return self.secret_file.with_name("records.sqlite3")
 
     def queue(self, name: str) -> QueueConfig | None:
         for queue in self.queues:
@@ -205,6 +211,7 @@ class Settings:
             smtp_ca_file=reader.get(
                 "VIDEODESK_SMTP_CA_FILE", _DEFAULT.smtp_ca_file, _existing_file
             ),
+            database_url=reader.get("VIDEODESK_DATABASE_URL", _DEFAULT.database_url, _database_url),
         )
         if settings.relay_only and not any(s.startswith("turn") for s in settings.ice_servers):
             raise SettingsError(
@@ -315,6 +322,13 @@ def _default_origins(public_url: str) -> tuple[str, ...]:
         port = f":{parts.port}" if parts.port else ""
         return (f"{parts.scheme}://127.0.0.1{port}", f"{parts.scheme}://localhost{port}")
     return (origin,)
+
+
+def _database_url(raw: str) -> str:
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("postgresql", "postgres", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite"):
+        raise ValueError("expected a postgresql:// URL (or sqlite:///path for a single process)")
+    return raw
 
 
 def _redis_url(raw: str) -> str:

@@ -1,5 +1,5 @@
 """The last hours of each queue, for the supervisor's charts: waiting count over time (a
-sample a minute) and the distribution of waits (from the events stream)."""
+sample a minute, in Redis) and the distribution of waits (from the records database)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.core.redis_keys import Keys
-from server.observability.reports import events_between
+from server.records.queries import answered_waits
 
 SAMPLES_MAXLEN = 3000  # two days of minutes
 WAIT_BUCKETS_S = (30, 60, 120, 300, 600, 900, 1800)
@@ -30,7 +31,9 @@ async def record_sample(redis: Redis, keys: Keys, queues: list[str], now_ms: int
     return True
 
 
-async def history(redis: Redis, keys: Keys, queues: list[str], hours: float) -> dict[str, Any]:
+async def history(
+    redis: Redis, keys: Keys, records: AsyncEngine, queues: list[str], hours: float
+) -> dict[str, Any]:
     now = int(time.time() * 1000)
     skew = int(await redis.get(keys.clock_skew) or 0)
     until = now + skew
@@ -47,11 +50,11 @@ async def history(redis: Redis, keys: Keys, queues: list[str], hours: float) -> 
             if f"q:{queue}" in fields:
                 series[queue].append([at, int(fields[f"q:{queue}"])])
     waits: dict[str, list[int]] = {q: [0] * (len(WAIT_BUCKETS_S) + 1) for q in queues}
-    for event in await events_between(redis, keys, since, until + 1):
-        if event["type"] == "accepted" and event.get("queue") in waits:
-            seconds = int(event.get("wait_ms", 0)) / 1000
+    for queue, wait_ms in await answered_waits(records, since, until + 1):
+        if queue in waits:
+            seconds = wait_ms / 1000
             index = next((i for i, b in enumerate(WAIT_BUCKETS_S) if seconds <= b), -1)
-            waits[event["queue"]][index] += 1
+            waits[queue][index] += 1
     return {
         "since": since,
         "waiting": series,

@@ -18,7 +18,6 @@
 local unpack = unpack or table.unpack
 local P = ARGV[1]
 local BAND = 1099511627776 -- 2^40: score = band * BAND + ticket
-local EVENTS_MAXLEN = 200000
 
 local K_SEQ = KEYS[1]
 local K_OFFERS = KEYS[2]
@@ -65,9 +64,10 @@ local function hget(key, field)
   return v
 end
 
--- One event per transition, in the same script as the transition itself.
+-- One event per transition, in the same script as the transition itself. No cap: the
+-- recorder (server/records/recorder.py) trims the stream, behind what it has recorded.
 local function emit(now, kind, fields)
-  local args = {'XADD', K_EVENTS, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', kind, 'at', now}
+  local args = {'XADD', K_EVENTS, '*', 'type', kind, 'at', now}
   for i = 1, #fields do args[#args + 1] = fields[i] end
   redis.call(unpack(args))
 end

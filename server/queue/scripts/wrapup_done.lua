@@ -13,13 +13,17 @@ if not state then return fail('unknown_agent') end
 if state ~= 'wrap_up' then return fail('not_in_wrap_up') end
 local cid = hget(akey, 'last_call') or ''
 local since = tonumber(hget(akey, 'state_since') or now)
+local pid = ''
 if cid ~= '' then
   local ckey = kc(cid)
+  pid = hget(ckey, 'patient') or ''
   redis.call('HSET', ckey, 'outcome', outcome, 'wrapup_ms', now - since)
   record_handle_time(hget(ckey, 'queue') or '', 'awt_ms', now - since)
 end
 set_agent_state(aid, next_state, now, next_state == 'away' and 'after_wrap_up' or '')
-emit(now, 'wrapup', {'agent', aid, 'call', cid, 'outcome', outcome, 'wrapup_ms', now - since})
+-- The patient too, so that the recorder files the outcome with the patient's visit.
+emit(now, 'wrapup', {'agent', aid, 'call', cid, 'patient', pid, 'outcome', outcome,
+                     'wrapup_ms', now - since})
 local result = {cid}
 if next_state == 'available' then
   local offer = offer_next_for(aid, now, timeout)

@@ -1,0 +1,42 @@
+"""``videodesk db upgrade`` and ``videodesk db status``: the records database's schema."""
+
+from __future__ import annotations
+
+import sys
+
+from server.core.settings import Settings
+from server.records.database import (
+    DatabaseUnavailable,
+    database_url,
+    open_engine,
+    schema_of,
+    shown,
+    upgrade,
+)
+
+
+async def db_from_cli(settings: Settings, action: str) -> int:
+    url = database_url(settings)
+    engine = open_engine(url)
+    try:
+        schema = await schema_of(engine)
+        if action == "status":
+            print(f"{shown(url)}: schema {schema.revision or '(empty)'}, this videodesk "
+                  f"needs {schema.head}: {schema.state}")  # fmt: skip
+            return 0 if schema.state == "current" else 1
+        if schema.state == "ahead":
+            print(f"videodesk: {shown(url)} has schema {schema.revision}, newer than this "
+                  f"videodesk ({schema.head}); nothing done", file=sys.stderr)  # fmt: skip
+            return 1
+        if schema.state == "behind":
+            await upgrade(url)
+            print(f"{shown(url)}: upgraded from {schema.revision or '(empty)'} to {schema.head}")
+        else:
+            print(f"{shown(url)}: already at {schema.head}")
+        return 0
+    except DatabaseUnavailable as exc:
+        print(f"videodesk: the records database {shown(url)} is not reachable "
+              f"({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)  # fmt: skip
+        return 1
+    finally:
+        await engine.dispose()
