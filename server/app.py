@@ -14,7 +14,19 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import pages
-from server.api import dashboard, health, mail, metrics, openapi, reports, selfhelp, session, tokens
+from server.api import (
+    dashboard,
+    erase,
+    health,
+    mail,
+    metrics,
+    openapi,
+    reports,
+    selfhelp,
+    session,
+    tokens,
+    webhooks,
+)
 from server.auth.bearer import BEARER, BearerAuth
 from server.auth.keyring import Keyring, load_secret
 from server.auth.sessions import SESSIONS, SessionStore
@@ -31,7 +43,9 @@ from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine, Timing
 from server.records.database import EMBEDDED_NOTICE as EMBEDDED_RECORDS
 from server.records.database import database_url, open_engine, prepare
+from server.records.deliveries import Deliverer
 from server.records.recorder import Recorder
+from server.records.retention import Retention
 from server.records.service import RECORDS, Records
 from server.selfhelp.articles import load_articles
 from server.selfhelp.search import ArticleIndex
@@ -70,6 +84,8 @@ def create_app(settings: Settings, *, lifecycle: Lifecycle | None = None) -> web
     dashboard.setup(app)
     selfhelp.setup(app)
     reports.setup(app)
+    webhooks.setup(app)
+    erase.setup(app)
     metrics.setup(app)
     openapi.setup(app)
     pages.setup(app)
@@ -119,8 +135,8 @@ async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def records_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The records database (its schema checked, the embedded file upgraded) and this
-    process's recorder of the events stream."""
+    """The records database (its schema checked, the embedded file upgraded), this
+    process's recorder of the events stream, and its webhook deliverer."""
     settings = app[appkeys.SETTINGS]
     url = database_url(settings)
     if settings.database_url is None:
@@ -132,11 +148,21 @@ async def records_ctx(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
         raise
     recorder = Recorder(
-        app[appkeys.REDIS], app[appkeys.KEYS].events, engine, app[appkeys.LIFECYCLE].process_id
+        app[appkeys.REDIS],
+        app[appkeys.KEYS].events,
+        engine,
+        app[appkeys.LIFECYCLE].process_id,
+        retention=Retention(settings.retention_days, settings.audit_retention_days),
+        patient_key=app[appkeys.KEYS].patient if settings.record_personal_data else None,
     )
-    app[RECORDS] = Records(engine, recorder)
+    deliverer = Deliverer(
+        engine, retry_base_s=settings.webhook_retry_base, timeout_s=settings.webhook_timeout
+    )
+    app[RECORDS] = Records(engine, recorder, deliverer)
     recorder.start()
+    deliverer.start()
     yield
+    await deliverer.stop()
     await recorder.stop()
     await engine.dispose()
 

@@ -23,6 +23,7 @@ from server.api.body import (
     SearchRequest,
     SessionRequest,
     TokenRequest,
+    WebhookRequest,
     decode,
 )
 from server.api.openapi import REF, document
@@ -35,6 +36,7 @@ ROUTES = {
     ("/api/v1/tokens", "post"): TokenRequest,
     ("/api/v1/mail/invitations", "post"): MailRequest,
     ("/api/v1/help/search", "post"): SearchRequest,
+    ("/api/v1/webhooks", "post"): WebhookRequest,
 }
 
 

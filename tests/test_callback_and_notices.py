@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import select
+
+from server.records import tables
+from server.records.service import RECORDS
 from signaling.client import AgentBot, Bot, ClientError, PatientBot
 from tests.support import canary
 from tests.support.desks import LiveDesk
+from tests.support.records import recorded
 
 
 async def test_call_back_keeps_its_place_and_is_offered_as_a_call_back_task(
@@ -120,6 +127,16 @@ async def test_staff_message_reaches_every_waiting_patient_of_that_queue_only(
             notice = await bot.next("queue.notice")
             assert notice["text"].startswith("The pharmacy team")
         assert billing.last("queue.notice") is None
+        # The audit trail says who told which queue, never the words.
+        await recorded(live_desk.app)
+        async with live_desk.app[RECORDS].engine.connect() as conn:
+            rows = (await conn.execute(
+                select(tables.audit.c.actor, tables.audit.c.details)
+                .where(tables.audit.c.action == "staff_message")
+            )).all()  # fmt: skip
+        assert len(rows) == 1 and rows[0][0] != "system"
+        assert json.loads(rows[0][1])["queue"] == "pharmacy"
+        assert "behind" not in rows[0][1]
     finally:
         bots: list[Bot] = [*pharmacy, billing, admin_ws]
         for any_bot in bots:

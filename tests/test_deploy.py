@@ -18,6 +18,11 @@ def test_compose_file_wires_redis_the_app_turn_and_tls() -> None:
     assert "VIDEODESK_SECRET: ${VIDEODESK_SECRET:?" in text
     assert "replicas: 2" in text and "stop_signal: SIGTERM" in text
     assert "static-auth-secret=${VIDEODESK_TURN_SECRET}" in text
+    # The records: PostgreSQL, migrated once before the replicas start, and named to them.
+    assert {"postgres", "migrate"} <= services
+    assert 'command: ["videodesk", "db", "upgrade"]' in text
+    assert "condition: service_completed_successfully" in text
+    assert text.count("VIDEODESK_DATABASE_URL: postgresql://videodesk:") == 2
 
 
 def test_turn_server_denies_private_and_loopback_peers() -> None:

@@ -41,6 +41,7 @@ from server.records.database import (
     upgrade,
 )
 from server.records.recorder import GROUP, Pace, Recorder
+from server.records.retention import DAY_MS, Retention, enforce
 from server.records.visits import session_row, visits_from
 from tests.support.desks import LiveDesk, start_desk
 from tests.support.postgres import PostgresServer
@@ -323,3 +324,39 @@ async def test_a_desk_starts_with_the_database_down_and_records_once_it_is_up(
     status, body = await _report(desk)
     assert status == 200
     assert sorted(row["patient"] for row in body["sessions"]) == visits
+
+
+async def test_retention_deletes_only_what_is_old_and_runs_once_a_day(
+    redis: Redis, records: AsyncEngine
+) -> None:
+    now = int(time.time() * 1000)
+    old, recent = now - 40 * DAY_MS, now - 2 * DAY_MS
+    events = [
+        {"type": "joined", "patient": "p-old", "queue": "pharmacy", "ticket": "1",
+         "at": str(old)},
+        {"type": "left", "patient": "p-old", "queue": "pharmacy", "reason": "self_help",
+         "at": str(old + 60_000)},
+        {"type": "token_revoked", "jti": "old", "at": str(old)},
+        {"type": "joined", "patient": "p-new", "queue": "pharmacy", "ticket": "2",
+         "at": str(recent)},
+        {"type": "token_revoked", "jti": "new", "at": str(recent)},
+    ]  # fmt: skip
+    await write_stream(redis, events)
+    writer = Recorder(redis, STREAM, records, "writer")  # no retention: records only
+    while await writer.oldest_unrecorded() is not None or not writer.recorded:
+        await writer.step()
+    policy = Retention(days=30, audit_days=365)
+    first = Recorder(redis, STREAM, records, "first", retention=policy)
+    second = Recorder(redis, STREAM, records, "second", retention=policy)
+    # Two processes, one day: one of them deletes.
+    assert [await first.retain(now), await second.retain(now)] == [True, False]
+    assert await first.retain(now) is False  # and not again that day
+    rows = await recorded_rows(records)
+    assert [v["patient"] for v in rows["visits"]] == ["p-new"]
+    assert rows["count"] == 2  # p-new's join and the recent revocation
+    async with records.connect() as conn:
+        audited = {json.loads(d)["jti"] for (d,) in await conn.execute(
+            select(tables.audit.c.details))}  # fmt: skip
+    assert audited == {"old", "new"}  # the audit trail has its own, longer retention
+    deleted = await enforce(records, Retention(audit_days=30), now)
+    assert deleted == {"audit": 1}

@@ -17,11 +17,15 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from server.auth.keyring import Keyring
 from server.auth.tokens import TokenRequest, TokenService, audience
 from server.core.redis_keys import Keys
+from server.records import tables
+from server.records.service import RECORDS
 from tests.conftest import TEST_SECRET
+from tests.support.records import recorded
 
 Client = TestClient[web.Request, web.Application]
 KID = Keyring.from_secrets(TEST_SECRET).current.kid
@@ -230,3 +234,22 @@ async def test_token_issue_revoke_and_failed_logins_are_audited(
     assert kinds == ["token_issued", "token_revoked", "auth_failed"]
     assert events[0]["jti"] == issued.claims.jti and events[2]["where"] == "api"
     assert not any("eyJ" in value for e in events for value in e.values())
+
+
+async def test_the_audit_trail_names_the_admin_who_issued_and_revoked(
+    client: Client, tokens: TokenService
+) -> None:
+    admin = tokens.mint(TokenRequest(typ="admin", name="Root"))
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    response = await client.post("/api/v1/tokens", json={"type": "agent"}, headers=headers)
+    assert response.status == 201
+    jti = (await response.json())["jti"]
+    assert (await client.delete(f"/api/v1/tokens/{jti}", headers=headers)).status == 200
+    await recorded(client.app)
+    async with client.app[RECORDS].engine.connect() as conn:
+        rows = (await conn.execute(
+            select(tables.audit.c.action, tables.audit.c.actor)
+            .where(tables.audit.c.action.in_(["token_issued", "token_revoked"]))
+        )).all()  # fmt: skip
+    assert sorted(rows) == [("token_issued", admin.claims.sub),
+                            ("token_revoked", admin.claims.sub)]  # fmt: skip

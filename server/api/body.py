@@ -121,7 +121,24 @@ class SearchRequest(Body, frozen=True, kw_only=True):
     q: ShortText = ""
 
 
-REQUEST_BODIES: tuple[type[Body], ...] = (SessionRequest, TokenRequest, MailRequest, SearchRequest)
+WebhookEvent = Literal[
+    "visit.started", "visit.answered", "visit.ended", "survey.submitted",
+    "callback.requested", "callback.due", "token.revoked",
+]  # fmt: skip
+WebhookUrl = Annotated[str, Meta(min_length=10, max_length=2000,
+                                 description="an http:// or https:// URL")]  # fmt: skip
+
+
+class WebhookRequest(Body, frozen=True, kw_only=True):
+    """An endpoint to call, signed (Standard Webhooks), when any of these events happen."""
+
+    url: WebhookUrl
+    events: Annotated[tuple[WebhookEvent, ...], Meta(min_length=1, max_length=16)]
+
+
+REQUEST_BODIES: tuple[type[Body], ...] = (
+    SessionRequest, TokenRequest, MailRequest, SearchRequest, WebhookRequest,
+)  # fmt: skip
 
 B = TypeVar("B", bound=Body)
 _DECODERS: dict[type[Body], msgspec.json.Decoder[Any]] = {
@@ -349,8 +366,61 @@ def builtins(answer: Answer) -> dict[str, Any]:
     return result
 
 
+class WebhookInfo(Answer, frozen=True, kw_only=True):
+    """A registered webhook endpoint, with its deliveries counted by status."""
+
+    id: str
+    url: str
+    events: list[str]
+    created_at: Annotated[int, Meta(description="Unix time, milliseconds")]
+    created_by: str
+    deliveries: dict[str, int] | UnsetType = UNSET
+    secret: Annotated[str, Meta(description="the signing secret: only in the answer to "
+                                            "POST")] | UnsetType = UNSET  # fmt: skip
+
+
+class WebhookList(Answer, frozen=True, kw_only=True):
+    """Every webhook endpoint."""
+
+    webhooks: list[WebhookInfo]
+
+
+class DeliveryAttempt(Answer, frozen=True, kw_only=True):
+    """One try: the HTTP status (none when no answer came), and what went wrong."""
+
+    at: int
+    status: int | None
+    error: str
+    duration_ms: int
+
+
+class Delivery(Answer, frozen=True, kw_only=True):
+    """One event sent (or to be sent) to an endpoint; ``id`` is its webhook-id header."""
+
+    id: str
+    type: str
+    event_id: str
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    created_at: int
+    next_attempt_at: int
+    last_status: int | None
+    last_error: str
+    attempts_made: list[DeliveryAttempt]
+
+
+class DeliveryList(Answer, frozen=True, kw_only=True):
+    """An endpoint's latest deliveries (at most 100), newest first."""
+
+    deliveries: list[Delivery]
+
+
 ANSWERS: tuple[type[Answer], ...] = (
     Error,
+    WebhookInfo,
+    WebhookList,
+    Delivery,
+    DeliveryList,
     TokenInfo,
     TokenList,
     Revoked,

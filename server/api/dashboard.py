@@ -5,11 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api.tokens import require_admin
-from server.core.errors import BadRequest, Unavailable
+from server.core.errors import BadRequest
 from server.observability.dashboard import snapshot
 from server.observability.history import history
-from server.records.database import DatabaseUnavailable
-from server.records.service import RECORDS
+from server.records.service import RECORDS, answering_unavailable
 from server.ws.desk import DESK
 
 
@@ -28,10 +27,8 @@ async def dashboard_history(request: web.Request) -> web.Response:
         raise BadRequest("hours must be between 0 and 48")
     engine = request.app[DESK].engine
     records = request.app[RECORDS].engine
-    try:
+    with answering_unavailable():
         view = await history(engine.redis, engine.keys, records, list(engine.queues), hours)
-    except DatabaseUnavailable:
-        raise Unavailable("the records database is not reachable now; try again soon") from None
     return web.json_response(view)
 
 

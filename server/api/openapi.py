@@ -20,6 +20,7 @@ from server.api.body import (
     SearchRequest,
     SessionRequest,
     TokenRequest,
+    WebhookRequest,
 )
 from server.selfhelp.language import LANGUAGES
 
@@ -44,6 +45,9 @@ ERRORS = {
     "429": _error("Rate limited; see Retry-After"),
 }
 ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]
+RECORDS_DOWN = _error("The records database is not reachable now (or the server is restarting)")
+WEBHOOK_ID = {"name": "id", "in": "path", "required": True,
+              "schema": {"type": "string", "maxLength": 40}}  # fmt: skip
 REF = "#/components/schemas/"
 AS_ROLE = {
     "name": "as",
@@ -182,7 +186,8 @@ def _paths() -> dict[str, Any]:
             "parameters": [{"name": "hours", "in": "query", "required": False,
                             "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 48}}],
             "responses": {"200": _ok("History", {"type": "object",
-                                                 "required": ["waiting", "waits"]}), **ERRORS}}},
+                                                 "required": ["waiting", "waits"]}), **ERRORS,
+                          "503": RECORDS_DOWN}}},
         "/api/v1/reports/{kind}": {"get": {
             "summary": "Sessions (one row per visit) or events for a date range",
             "security": ADMIN,
@@ -201,7 +206,41 @@ def _paths() -> dict[str, Any]:
                     JSON: {"schema": {"type": "object"}},
                     "text/csv": {"schema": {"type": "string"}}}},
                 **ERRORS,
+                "503": RECORDS_DOWN,
             }}},
+        "/api/v1/webhooks": {
+            "get": {"summary": "Webhook endpoints, with their deliveries by status",
+                    "security": ADMIN,
+                    "responses": {"200": _ok("Endpoints", {"$ref": REF + "WebhookList"}),
+                                  **ERRORS, "503": RECORDS_DOWN}},
+            "post": {"summary": "Register an endpoint; the answer carries its signing secret, "
+                                "shown this once",
+                     "security": ADMIN,
+                     "requestBody": _body(WebhookRequest),
+                     "responses": {"201": _ok("Registered", {"$ref": REF + "WebhookInfo"}),
+                                   **ERRORS, "503": RECORDS_DOWN}},
+        },
+        "/api/v1/records/visits/{id}/personal-data": {"delete": {
+            "summary": "Erase the personal data of one visit's patient, everywhere (audited); "
+                       "the visit and every count stay",
+            "security": ADMIN,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 40}}],
+            "responses": {"200": _ok("Erased", {"type": "object", "required": ["erased"]}),
+                          **ERRORS, "404": _error("No such visit in the records"),
+                          "503": RECORDS_DOWN}}},
+        "/api/v1/webhooks/{id}": {"delete": {
+            "summary": "Remove an endpoint (what it had pending is cancelled)",
+            "security": ADMIN,
+            "parameters": [WEBHOOK_ID],
+            "responses": {"200": _ok("Removed", {"type": "object", "required": ["removed"]}),
+                          **ERRORS, "404": _error("No such webhook"), "503": RECORDS_DOWN}}},
+        "/api/v1/webhooks/{id}/deliveries": {"get": {
+            "summary": "An endpoint's latest deliveries, each with its attempts",
+            "security": ADMIN,
+            "parameters": [WEBHOOK_ID],
+            "responses": {"200": _ok("Deliveries", {"$ref": REF + "DeliveryList"}),
+                          **ERRORS, "404": _error("No such webhook"), "503": RECORDS_DOWN}}},
         "/api/v1/help/articles": {"get": {
             "summary": "Self-help articles", "parameters": [HELP_LANGUAGE], "responses": {
                 "200": _ok("Articles", {"$ref": REF + "ArticleList"}),

@@ -8,10 +8,9 @@ from aiohttp import web
 from server.api.tokens import require_admin
 from server.core import appkeys
 from server.core.audit import audit
-from server.core.errors import BadRequest, Unavailable
+from server.core.errors import BadRequest
 from server.observability.reports import columns_of, csv_chunks, json_chunks, parse_when, rows_of
-from server.records.database import DatabaseUnavailable
-from server.records.service import RECORDS
+from server.records.service import RECORDS, answering_unavailable
 
 MAX_RANGE_MS = 366 * 24 * 3600 * 1000
 
@@ -49,10 +48,8 @@ async def report(request: web.Request) -> web.StreamResponse:
         })  # fmt: skip
     # The first chunk comes before the headers go out: a database that is down is a 503
     # with a JSON body, not a broken download.
-    try:
+    with answering_unavailable():
         first = await anext(chunks)
-    except DatabaseUnavailable:
-        raise Unavailable("the records database is not reachable now; try again soon") from None
     await response.prepare(request)
     await response.write(first.encode())
     async for chunk in chunks:

@@ -79,10 +79,10 @@ async def require_admin(request: web.Request) -> Claims:
 
 
 async def issue_token(request: web.Request) -> web.Response:
-    await require_admin(request)
+    claims = await require_admin(request)
     settings = request.app[appkeys.SETTINGS]
     body = await read(request, TokenBody)
-    issued = await request.app[TOKENS].issue(token_request(settings, body))
+    issued = await request.app[TOKENS].issue(token_request(settings, body), by=claims.sub)
     return web.json_response(issued_body(settings, issued), status=201)
 
 
@@ -92,9 +92,9 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    await require_admin(request)
+    claims = await require_admin(request)
     jti = request.match_info["jti"]
-    known = await request.app[TOKENS].revoke(jti)
+    known = await request.app[TOKENS].revoke(jti, by=claims.sub)
     return web.json_response(builtins(Revoked(jti=jti, revoked=True, known=known)))
 
 

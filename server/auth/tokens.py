@@ -194,13 +194,14 @@ class TokenService:
         )
         return IssuedToken(token=token, claims=claims, label=request.label or request.name)
 
-    async def issue(self, request: TokenRequest) -> IssuedToken:
-        """Mint a token and record it (without the token itself) in the token list."""
+    async def issue(self, request: TokenRequest, *, by: str = "system") -> IssuedToken:
+        """Mint a token and record it (without the token itself) in the token list;
+        ``by``: who asked (an admin's subject, "command line"), for the audit trail."""
         issued = self.mint(request)
-        await self.record(issued)
+        await self.record(issued, by=by)
         return issued
 
-    async def record(self, issued: IssuedToken) -> None:
+    async def record(self, issued: IssuedToken, *, by: str = "system") -> None:
         claims = issued.claims
         ttl = max(1, claims.exp - int(time.time())) + TOKEN_ENTRY_GRACE
         entry: dict[Any, Any] = {
@@ -221,7 +222,7 @@ class TokenService:
             # Expired links stay listed (as expired) as long as their entries last.
             pipe.zremrangebyscore(self._keys.tokens, "-inf", int(time.time()) - TOKEN_ENTRY_GRACE)
             await pipe.execute()
-        await audit(self._redis, self._keys, "token_issued", jti=claims.jti, typ=claims.typ)
+        await audit(self._redis, self._keys, "token_issued", jti=claims.jti, typ=claims.typ, by=by)
         log.info("token issued jti=%s typ=%s", claims.jti, claims.typ)
 
     # -- verifying ------------------------------------------------------------
@@ -274,7 +275,9 @@ class TokenService:
         return bool(await self._redis.exists(self._keys.revoked(jti)))
 
     # -- revoking and listing -------------------------------------------------
-    async def revoke(self, jti: str, *, exp: int | None = None, unknown_ok: bool = False) -> bool:
+    async def revoke(
+        self, jti: str, *, exp: int | None = None, unknown_ok: bool = False, by: str = "system"
+    ) -> bool:
         """Deny a token until it would have expired. Returns False if the jti is unknown.
 
         A jti the desk never issued is a :class:`NotFound` (nothing is written), unless
@@ -311,7 +314,7 @@ class TokenService:
             )
             await pipe.execute()
         await end_sessions_of_token(self._redis, self._keys, jti)
-        await audit(self._redis, self._keys, "token_revoked", jti=jti)
+        await audit(self._redis, self._keys, "token_revoked", jti=jti, by=by)
         if self._revocation_file is not None:
             with self._revocation_file.open("a", encoding="ascii") as handle:
                 handle.write(f"{jti} {expiry + LEEWAY_SECONDS}\n")

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.cli.records_db import with_records
 from server.core.settings import Settings
-from server.records.database import (
-    DatabaseUnavailable,
-    database_url,
-    open_engine,
-    schema_of,
-    shown,
-    upgrade,
-)
+from server.records.database import schema_of, shown, upgrade
 
 
 async def db_from_cli(settings: Settings, action: str) -> int:
-    url = database_url(settings)
-    engine = open_engine(url)
-    try:
+    async def work(engine: AsyncEngine) -> int:
+        url = engine.url
         schema = await schema_of(engine)
         if action == "status":
             print(f"{shown(url)}: schema {schema.revision or '(empty)'}, this videodesk "
@@ -34,9 +29,5 @@ async def db_from_cli(settings: Settings, action: str) -> int:
         else:
             print(f"{shown(url)}: already at {schema.head}")
         return 0
-    except DatabaseUnavailable as exc:
-        print(f"videodesk: the records database {shown(url)} is not reachable "
-              f"({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)  # fmt: skip
-        return 1
-    finally:
-        await engine.dispose()
+
+    return await with_records(settings, work, checked=False)

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from server.core.logs import configure_logging
@@ -30,6 +30,7 @@ examples:
   videodesk token revoke <jti>
   videodesk report sessions --from 2026-11-01 --to 2026-11-30 > november.csv
   videodesk db upgrade                              apply the records database's migrations
+  videodesk webhook add https://crm.example.org/hooks --event visit.ended
   videodesk bot agent --url http://127.0.0.1:8080 --token <agent token> --loopback
 """
 
@@ -132,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bot(commands)
     _add_report(commands)
     _add_db(commands)
+    _add_webhook(commands)
+    _add_records(commands)
     return parser
 
 
@@ -166,6 +169,32 @@ def _add_db(commands: Any) -> None:
     )
     db.add_argument("action", choices=("upgrade", "status"))
     db.set_defaults(run=_run_db)
+
+
+def _add_webhook(commands: Any) -> None:
+    from server.cli.webhooks import add_parser
+
+    add_parser(commands)
+    webhook = commands.choices["webhook"]
+    webhook.set_defaults(run=_run_webhook, help_parser=webhook)
+
+
+def _add_records(commands: Any) -> None:
+    records = commands.add_parser(
+        "records",
+        help="the records database: erase one person's personal data",
+        description=(
+            "'erase --visit ID' blanks the name, reason and phone number recorded for that "
+            "visit's patient (VIDEODESK_RECORD_PERSONAL_DATA), and in Redis their record and "
+            "their calls' chat; the visit and every count stay. Audited."
+        ),
+    )
+    actions = records.add_subparsers(title="actions", metavar="ACTION", dest="action")
+    erase = actions.add_parser("erase", help="erase one visit's patient's personal data")
+    erase.add_argument(
+        "--visit", required=True, help="the visit's id, or the patient id the sessions report shows"
+    )
+    records.set_defaults(run=_run_records, help_parser=records)
 
 
 def _add_bot(commands: Any) -> None:
@@ -234,12 +263,17 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_command(work: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
+    """A command of its own (not serve): settings from the environment, warnings only."""
+    settings = Settings.from_env()
+    configure_logging("WARNING")
+    return asyncio.run(work(settings))
+
+
 def _run_issue(args: argparse.Namespace) -> int:
     from server.cli.tokens import issue_from_cli
 
-    settings = Settings.from_env()
-    configure_logging("WARNING")
-    return asyncio.run(issue_from_cli(settings, args))
+    return _run_command(lambda settings: issue_from_cli(settings, args))
 
 
 def _run_bot(args: argparse.Namespace) -> int:
@@ -257,25 +291,35 @@ def _run_bot(args: argparse.Namespace) -> int:
 def _run_report(args: argparse.Namespace) -> int:
     from server.cli.reports import report_from_cli
 
-    settings = Settings.from_env()
-    configure_logging("WARNING")
-    return asyncio.run(report_from_cli(settings, args))
+    return _run_command(lambda settings: report_from_cli(settings, args))
 
 
 def _run_db(args: argparse.Namespace) -> int:
     from server.cli.database import db_from_cli
 
-    settings = Settings.from_env()
-    configure_logging("WARNING")
-    return asyncio.run(db_from_cli(settings, args.action))
+    return _run_command(lambda settings: db_from_cli(settings, args.action))
+
+
+def _run_webhook(args: argparse.Namespace) -> int:
+    from server.cli.webhooks import webhook_from_cli
+
+    if args.action is None:
+        return _print_help(args.help_parser)
+    return _run_command(lambda settings: webhook_from_cli(settings, args))
+
+
+def _run_records(args: argparse.Namespace) -> int:
+    from server.cli.erase import erase_from_cli
+
+    if args.action is None:
+        return _print_help(args.help_parser)
+    return _run_command(lambda settings: erase_from_cli(settings, args.visit))
 
 
 def _run_revoke(args: argparse.Namespace) -> int:
     from server.cli.tokens import revoke_from_cli
 
-    settings = Settings.from_env()
-    configure_logging("WARNING")
-    return asyncio.run(revoke_from_cli(settings, args.jti, args.server))
+    return _run_command(lambda settings: revoke_from_cli(settings, args.jti, args.server))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

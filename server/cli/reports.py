@@ -6,17 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.cli.records_db import with_records
 from server.core.settings import Settings
 from server.observability.reports import columns_of, csv_chunks, json_chunks, parse_when, rows_of
-from server.records.database import (
-    DatabaseUnavailable,
-    SchemaError,
-    check,
-    database_url,
-    open_engine,
-    schema_of,
-    shown,
-)
+from server.records.database import database_url
 
 
 async def report_from_cli(settings: Settings, args: argparse.Namespace) -> int:
@@ -31,9 +26,8 @@ async def report_from_cli(settings: Settings, args: argparse.Namespace) -> int:
         print(f"videodesk: no records yet in {settings.records_file} (has the desk run here?)",
               file=sys.stderr)  # fmt: skip
         return 1
-    engine = open_engine(url)
-    try:
-        check(await schema_of(engine))
+
+    async def work(engine: AsyncEngine) -> int:
         rows = rows_of(engine, args.kind, start, end)
         chunks = (
             json_chunks(args.kind, rows)
@@ -42,13 +36,6 @@ async def report_from_cli(settings: Settings, args: argparse.Namespace) -> int:
         )
         async for chunk in chunks:
             sys.stdout.write(chunk)
-    except SchemaError as exc:
-        print(f"videodesk: {exc}", file=sys.stderr)
-        return 1
-    except DatabaseUnavailable as exc:
-        print(f"videodesk: the records database {shown(url)} is not reachable "
-              f"({type(exc).__name__})", file=sys.stderr)  # fmt: skip
-        return 1
-    finally:
-        await engine.dispose()
-    return 0
+        return 0
+
+    return await with_records(settings, work)

@@ -59,7 +59,7 @@ async def print_links(app: web.Application, settings: Settings) -> None:
         tokens = app[TOKENS]
         first_queue = settings.queues[0].name
         label = "printed by serve"
-        admin = await tokens.issue(TokenRequest(typ="admin", name="Admin", label=label))
+        admin = await tokens.issue(TokenRequest(typ="admin", name="Admin", label=label), by="serve")
         agent = await tokens.issue(
             TokenRequest(
                 typ="agent",

@@ -69,7 +69,7 @@ async def issue_from_cli(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if not settings.embedded:
         service = _service(settings, real_redis=True)
-        issued = await service.issue(request)
+        issued = await service.issue(request, by="command line")
         _print_issued(settings, issued, None)
         return 0
     # Embedded mode: record the token in the running desk, or mint offline.
@@ -99,7 +99,7 @@ async def issue_from_cli(settings: Settings, args: argparse.Namespace) -> int:
 async def revoke_from_cli(settings: Settings, jti: str, server_url: str | None) -> int:
     if not settings.embedded:
         service = _service(settings, real_redis=True)
-        known = await service.revoke(jti, unknown_ok=True)
+        known = await service.revoke(jti, unknown_ok=True, by="command line")
         print(f"revoked {jti}" + ("" if known else " (not in the token list; denied all the same)"))
         return 0
     service = _service(settings, real_redis=False)

@@ -94,6 +94,11 @@ class Settings:
     smtp_from: str = "videodesk@localhost"
     smtp_ca_file: Path | None = None
     database_url: str | None = None
+    record_personal_data: bool = False
+    retention_days: int | None = None  # visits, events, surveys, call-backs; None: keep all
+    audit_retention_days: int | None = None
+    webhook_retry_base: float = 5.0
+    webhook_timeout: float = 10.0
 
     @property
     def embedded(self) -> bool:
@@ -212,6 +217,23 @@ class Settings:
                 "VIDEODESK_SMTP_CA_FILE", _DEFAULT.smtp_ca_file, _existing_file
             ),
             database_url=reader.get("VIDEODESK_DATABASE_URL", _DEFAULT.database_url, _database_url),
+            record_personal_data=reader.get(
+                "VIDEODESK_RECORD_PERSONAL_DATA", _DEFAULT.record_personal_data, _bool
+            ),
+            retention_days=reader.get(
+                "VIDEODESK_RETENTION_DAYS", _DEFAULT.retention_days, _int_range(1, 36_500)
+            ),
+            audit_retention_days=reader.get(
+                "VIDEODESK_AUDIT_RETENTION_DAYS",
+                _DEFAULT.audit_retention_days,
+                _int_range(1, 36_500),
+            ),
+            webhook_retry_base=reader.get(
+                "VIDEODESK_WEBHOOK_RETRY_BASE", _DEFAULT.webhook_retry_base, _seconds(0.1, 600)
+            ),
+            webhook_timeout=reader.get(
+                "VIDEODESK_WEBHOOK_TIMEOUT", _DEFAULT.webhook_timeout, _seconds(1, 60)
+            ),
         )
         if settings.relay_only and not any(s.startswith("turn") for s in settings.ice_servers):
             raise SettingsError(

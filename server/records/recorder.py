@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.core.outages import is_outage
 from server.records.database import DatabaseUnavailable, SchemaError, check, schema_of
-from server.records.writer import Entry, Writer
+from server.records.retention import DAY_MS, Retention, enforce
+from server.records.writer import PERSONAL_TYPES, Entry, Writer
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,26 @@ class Pace:
 
 class Recorder:
     def __init__(
-        self, redis: Redis, stream: str, engine: AsyncEngine, consumer: str, pace: Pace = Pace()
+        self,
+        redis: Redis,
+        stream: str,
+        engine: AsyncEngine,
+        consumer: str,
+        pace: Pace = Pace(),
+        retention: Retention | None = None,
+        patient_key: Callable[[str], str] | None = None,
     ) -> None:
+        """``patient_key`` (the patient record's Redis key) only with
+        VIDEODESK_RECORD_PERSONAL_DATA: then names, reasons and phone numbers are recorded."""
         self._redis = redis
         self._stream = stream
         self._writer = Writer(engine)
         self._engine = engine
         self._consumer = consumer
         self._pace = pace
+        self._retention = retention or Retention()
+        self._patient_key = patient_key
+        self._retention_day = -1  # the last day this process checked
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._held: list[Entry] = []  # read, not yet committed
@@ -115,9 +128,27 @@ class Recorder:
 
     async def _record(self, entries: Sequence[Entry]) -> None:
         present = [(eid, fields) for eid, fields in entries if fields]
-        await self._writer.write(present)
+        details = await self._personal_data(present) if self._patient_key else None
+        await self._writer.write(present, details)
         await self._redis.xack(self._stream, GROUP, *(eid for eid, _ in entries))
         self.recorded += len(present)
+
+    async def _personal_data(self, entries: Sequence[Entry]) -> dict[str, dict[str, str]]:
+        """The name, reason and call-back phone of the patients who joined or asked for a
+        call-back in this batch, from their records in Redis (while they last: a week)."""
+        assert self._patient_key is not None
+        pids = sorted({f["patient"] for _, f in entries
+                       if f.get("type") in PERSONAL_TYPES and f.get("patient")})  # fmt: skip
+        if not pids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for pid in pids:
+                pipe.hmget(self._patient_key(pid), ["name", "reason", "callback_phone"])
+            found: list[list[str | None]] = await pipe.execute()
+        return {
+            pid: {"name": name or "", "reason": reason or "", "phone": phone or ""}
+            for pid, (name, reason, phone) in zip(pids, found, strict=True)
+        }
 
     async def _read(self) -> list[Entry]:
         start = "0" if self._own_pending else ">"
@@ -149,6 +180,25 @@ class Recorder:
             log.warning("records: the oldest unrecorded event is %.0f s old (is the database "
                         "down?); the events wait in Redis", self.lag_seconds)  # fmt: skip
         await self.claim()
+        await self.retain(now_ms)
+
+    async def retain(self, now_ms: int) -> bool:
+        """Once a day, for the whole desk (the first process to take the day's lock).
+        True when this process ran it."""
+        day = now_ms // DAY_MS
+        if not self._retention.enforced or day == self._retention_day:
+            return False
+        lock = f"{self._stream}:retention:{day}"
+        if not await self._redis.set(lock, self._consumer, nx=True, ex=2 * 86400):
+            self._retention_day = day
+            return False
+        try:
+            await enforce(self._engine, self._retention, now_ms)
+        except BaseException:
+            await self._redis.delete(lock)  # let the next round (or process) try again
+            raise
+        self._retention_day = day
+        return True
 
     async def claim(self) -> None:
         """Take over what a dead process read and never acknowledged; record it."""

@@ -12,6 +12,7 @@ metadata = MetaData()
 
 ID = 40  # a Redis stream id: "<ms>-<seq>"
 NAME = 64  # patient, agent, call and queue ids, codes
+DELIVERY_ID = 96  # msg_<event id>_<webhook id>
 
 events = Table(
     "events",
@@ -91,4 +92,65 @@ audit = Table(
     Column("actor", String(NAME), nullable=False),  # who: an agent id, "admin", "system"
     Column("details", Text, nullable=False),  # the event's other fields, JSON
     Index("audit_at", "at"),
+)
+
+# Webhooks (docs/records.md, "Webhooks"): the endpoints admins registered, the outbox of
+# deliveries written in the same transaction as the events they announce, and each attempt.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),  # whsec_…, to sign (Standard Webhooks)
+    Column("events", Text, nullable=False),  # the event types wanted, comma-separated
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(DELIVERY_ID), primary_key=True),  # the webhook-id header: stable
+    Column("webhook_id", String(ID), nullable=False),
+    Column("event_id", String(ID), nullable=False),
+    Column("type", String(NAME), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),  # wall clock, ms
+    Column("status", String(16), nullable=False),  # pending, delivered, failed, cancelled
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_attempt_at", BigInteger),
+    Column("last_status", Integer),
+    Column("last_error", String(200), nullable=False),
+    Index("webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("webhook_deliveries_webhook", "webhook_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(DELIVERY_ID), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("status", Integer),  # the HTTP status, none when no answer came
+    Column("error", String(200), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Index("webhook_attempts_delivery", "delivery_id"),
+)
+
+# Only with VIDEODESK_RECORD_PERSONAL_DATA=true: what a patient told the desk, by the event
+# that carried it (a join: name and reason; a call-back: the phone number). Erasable
+# (server/records/erase.py): the fields are blanked and erased_at set; counts stay.
+personal_data = Table(
+    "personal_data",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # the joined or callback_requested event
+    Column("at", BigInteger, nullable=False),
+    Column("patient", String(NAME), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("phone", String(NAME), nullable=False),
+    Column("erased_at", BigInteger),
+    Index("personal_data_patient", "patient"),
+    Index("personal_data_at", "at"),
 )

@@ -20,15 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.records import tables
 from server.records.visits import callbacks_from, visits_from
+from server.records.webhooks import queue_deliveries
 
 Entry = tuple[str, Mapping[str, str]]
 
 # Events that are audit records (docs/records.md, "audit"): who did what and when.
 AUDIT_TYPES = frozenset({
     "token_issued", "token_revoked", "auth_failed", "invitation_mailed", "agent_signed_in",
-    "emergency", "report_downloaded", "staff_message",
+    "emergency", "report_downloaded", "webhook_added", "webhook_removed",
+    "personal_data_erased", "staff_message",
 })  # fmt: skip
 IN_CHUNK = 500  # ids per IN (...) list
+# Events after which a patient's personal data is recorded (with the setting on).
+PERSONAL_TYPES = frozenset({"joined", "callback_requested"})
 # Events that change a visit or a call-back (the others, offers and holds among them, are
 # recorded but rebuild nothing).
 VISIT_TYPES = frozenset({
@@ -38,7 +42,7 @@ VISIT_TYPES = frozenset({
 
 
 decode = msgspec.json.Decoder(dict[str, str]).decode
-_encode = msgspec.json.Encoder(order="sorted").encode
+_encode = msgspec.json.Encoder().encode  # in the order the stream has them
 
 
 def event_row(entry_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
@@ -81,8 +85,11 @@ class Writer:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
 
-    async def write(self, entries: Sequence[Entry]) -> None:
-        """Record a batch; raises (and commits nothing) when the database fails."""
+    async def write(
+        self, entries: Sequence[Entry], details: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
+        """Record a batch; raises (and commits nothing) when the database fails.
+        ``details``: patient → name, reason, phone (VIDEODESK_RECORD_PERSONAL_DATA only)."""
         rows, surveys, audit = [], [], []
         for entry_id, fields in entries:
             row = event_row(entry_id, fields)
@@ -100,6 +107,17 @@ class Writer:
             await self._insert_new(conn, tables.events, rows)
             await self._insert_new(conn, tables.surveys, surveys)
             await self._insert_new(conn, tables.audit, audit)
+            if details:
+                personal = [
+                    {"id": row["id"], "at": row["at"], "patient": row["patient"],
+                     **details[row["patient"]], "erased_at": None}
+                    for row, (_, f) in zip(rows, entries, strict=True)
+                    if f.get("type") in PERSONAL_TYPES and f.get("patient") in details
+                ]  # fmt: skip
+                await self._insert_new(conn, tables.personal_data, personal)
+            # The webhook outbox, in the same transaction as the events it announces.
+            await self._insert_new(conn, tables.webhook_deliveries,
+                                   await queue_deliveries(conn, entries))  # fmt: skip
             await self.rebuild(
                 conn,
                 sorted({r["patient"] for r in rows if r["patient"] and r["type"] in VISIT_TYPES}),

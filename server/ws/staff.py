@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+from server.core.audit import audit
 from server.core.errors import Forbidden
 from server.queue.errors import UnknownQueue
 from server.ws.connection import Connection
@@ -25,6 +26,9 @@ async def handle(desk: Desk, conn: Connection, message: StaffMessage) -> None:
     if conn.role == "agent" and queue not in conn.session.queues:
         raise Forbidden("You can only message queues you serve.")
     await send_notice(desk, queue, message.text)
+    # Who told which queue, and when; not the words (they may name someone).
+    await audit(desk.engine.redis, desk.keys, "staff_message", by=conn.session.participant,
+                queue=queue, length=str(len(message.text)))  # fmt: skip
     await conn.send(sm.StaffSent(queue=queue))
 
 

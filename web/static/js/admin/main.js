@@ -16,6 +16,7 @@ import { renderDashboard } from "./dashboard.js";
 import { HistoryCharts } from "./history.js";
 import { ReportDownloads } from "./reports.js";
 import { TokenAdmin } from "./tokens.js";
+import { WebhookAdmin } from "./webhooks.js";
 
 const STORAGE_KEY = "vd.admin";
 const fromLink = takeFragmentToken();
@@ -43,6 +44,7 @@ function onAuthError(error) {
 const tokens = new TokenAdmin({ token, onAuthError });
 const charts = new HistoryCharts({ token, onAuthError });
 const reports = new ReportDownloads({ token, onAuthError });
+const webhooks = new WebhookAdmin({ token, onAuthError });
 const staff = new StaffMessageForm({
   protocol,
   sent: (id) => {
@@ -124,6 +126,7 @@ function redraw() {
   if (lastDashboard) renderDashboard(lastDashboard);
   charts.redraw();
   tokens.redraw();
+  webhooks.redraw();
 }
 
 async function start() {
@@ -149,6 +152,7 @@ async function start() {
   }
   show(byId("admin"), true);
   tokens.refresh();
+  webhooks.refresh();
   charts.start();
   socket.start();
 }
