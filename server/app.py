@@ -158,6 +158,7 @@ async def records_ctx(app: web.Application) -> AsyncIterator[None]:
     deliverer = Deliverer(
         engine, retry_base_s=settings.webhook_retry_base, timeout_s=settings.webhook_timeout
     )
+    recorder.on_deliveries = deliverer.wake
     app[RECORDS] = Records(engine, recorder, deliverer)
     recorder.start()
     deliverer.start()

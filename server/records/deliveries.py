@@ -48,7 +48,7 @@ class Claimed:
 class Deliverer:
     def __init__(
         self, engine: AsyncEngine, *, retry_base_s: float, timeout_s: float, slots: int = 20,
-        poll_s: float = 0.25,
+        poll_s: float = 0.25, idle_poll_s: float = 2.0,
     ) -> None:  # fmt: skip
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
@@ -56,6 +56,8 @@ class Deliverer:
         self._timeout_s = timeout_s
         self._slots = slots
         self._poll_s = poll_s
+        self._idle_poll_s = idle_poll_s
+        self._wake = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -78,8 +80,15 @@ class Deliverer:
         if self._session is not None:
             await self._session.close()
 
+    def wake(self) -> None:
+        """New deliveries were queued (by this process's recorder): look now."""
+        self._wake.set()
+
     async def _run(self) -> None:
+        idle = self._poll_s
         while True:
+            claimed: list[Claimed] = []
+            self._wake.clear()  # before looking: a wake during the claim is kept
             try:
                 free = self._slots - len(self._sending)
                 claimed = await self.claim(free) if free > 0 else []
@@ -95,7 +104,11 @@ class Deliverer:
             except Exception:  # the loop outlives any one failure
                 log.exception("webhooks: claiming deliveries failed")
                 await asyncio.sleep(2)
-            await asyncio.sleep(self._poll_s)
+            # Soon again while there is work; less often (up to idle_poll_s: retries and
+            # other processes' deliveries) while there is none, unless woken.
+            idle = self._poll_s if claimed else min(idle * 2, self._idle_poll_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), idle)
 
     async def claim(self, limit: int) -> list[Claimed]:
         d, w = tables.webhook_deliveries, tables.webhooks

@@ -38,7 +38,8 @@ GROUP = "recorder"
 @dataclass(frozen=True, slots=True)
 class Pace:
     batch: int = 500
-    poll_s: float = 0.05  # idle wait between reads when the stream is drained
+    poll_s: float = 0.05  # wait after a read that found a few events
+    idle_poll_s: float = 0.5  # the longest wait, reached by doubling while reads find none
     claim_idle_ms: int = 30_000  # a pending entry this old belongs to a dead process
     keep_ms: int = 3_600_000  # recorded events kept in Redis for live readers
     housekeeping_s: float = 5.0  # trim, claim and measure the lag this often
@@ -78,6 +79,9 @@ class Recorder:
         self._last_warning = 0.0
         self.lag_seconds = 0.0
         self.recorded = 0
+        self._last_read = 0
+        # Called after a batch that queued webhook deliveries (the deliverer wakes).
+        self.on_deliveries: Callable[[], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="recorder")
@@ -94,12 +98,18 @@ class Recorder:
 
     async def _run(self) -> None:
         failures = 0
+        idle = self._pace.poll_s
         while not self._stopping:
             try:
                 busy = await self.step()
                 failures = 0
+                # Polling, not a blocking read (no connection of its own): soon again
+                # while events come, less often while none do.
+                idle = (
+                    self._pace.poll_s if self._last_read else min(idle * 2, self._pace.idle_poll_s)
+                )
                 if not busy:
-                    await asyncio.sleep(self._pace.poll_s)
+                    await asyncio.sleep(idle)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the loop outlives any one failure
@@ -119,6 +129,7 @@ class Recorder:
             await self.housekeeping()
         if not self._held:
             self._held = await self._read()
+        self._last_read = len(self._held)
         if not self._held:
             return False
         await self._record(self._held)
@@ -129,7 +140,9 @@ class Recorder:
     async def _record(self, entries: Sequence[Entry]) -> None:
         present = [(eid, fields) for eid, fields in entries if fields]
         details = await self._personal_data(present) if self._patient_key else None
-        await self._writer.write(present, details)
+        queued = await self._writer.write(present, details)
+        if queued and self.on_deliveries is not None:
+            self.on_deliveries()
         await self._redis.xack(self._stream, GROUP, *(eid for eid, _ in entries))
         self.recorded += len(present)
 

@@ -87,8 +87,9 @@ class Writer:
 
     async def write(
         self, entries: Sequence[Entry], details: Mapping[str, Mapping[str, str]] | None = None
-    ) -> None:
-        """Record a batch; raises (and commits nothing) when the database fails.
+    ) -> int:
+        """Record a batch; the webhook deliveries it queued. Raises (and commits nothing)
+        when the database fails.
         ``details``: patient → name, reason, phone (VIDEODESK_RECORD_PERSONAL_DATA only)."""
         rows, surveys, audit = [], [], []
         for entry_id, fields in entries:
@@ -99,7 +100,7 @@ class Writer:
             elif row["type"] in AUDIT_TYPES:
                 audit.append(audit_row(row, fields))
         if not rows:
-            return
+            return 0
         async with self._engine.begin() as conn:
             await self._name_patients(conn, rows)
             # Insert first: on SQLite that takes the write lock, so what is read below is
@@ -116,12 +117,11 @@ class Writer:
                 ]  # fmt: skip
                 await self._insert_new(conn, tables.personal_data, personal)
             # The webhook outbox, in the same transaction as the events it announces.
-            await self._insert_new(conn, tables.webhook_deliveries,
-                                   await queue_deliveries(conn, entries))  # fmt: skip
-            await self.rebuild(
-                conn,
-                sorted({r["patient"] for r in rows if r["patient"] and r["type"] in VISIT_TYPES}),
-            )
+            deliveries = await queue_deliveries(conn, entries)
+            await self._insert_new(conn, tables.webhook_deliveries, deliveries)
+            changed = {r["patient"] for r in rows if r["patient"] and r["type"] in VISIT_TYPES}
+            await self.rebuild(conn, sorted(changed))
+        return len(deliveries)
 
     async def _insert_new(
         self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]
