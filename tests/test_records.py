@@ -261,6 +261,13 @@ async def _lag(desk: LiveDesk) -> float:
     raise AssertionError("no videodesk_recorder_lag_seconds in /metrics")
 
 
+async def upgraded_database(server: PostgresServer) -> str:
+    """A fresh PostgreSQL database at this code's schema; its URL."""
+    url = server.create_database()
+    await upgrade(database_url(settings_for(url)))
+    return url
+
+
 async def _visit(engine: QueueEngine, n: int) -> str:
     pid = f"p{n}"
     await engine.join(pid, "appointments", details())
@@ -275,8 +282,7 @@ async def test_the_database_down_for_ten_seconds_loses_nothing(
     tmp_path: Path,
     postgres_server: PostgresServer,
 ) -> None:
-    url = postgres_server.create_database()
-    await upgrade(database_url(settings_for(url)))
+    url = await upgraded_database(postgres_server)
     desk = await start_desk(aiohttp_server, redis_url, tmp_path, VIDEODESK_DATABASE_URL=url)
     engine = desk.desk.engine
     visits = [await _visit(engine, n) for n in range(5)]
@@ -312,8 +318,7 @@ async def test_a_desk_starts_with_the_database_down_and_records_once_it_is_up(
     tmp_path: Path,
     postgres_server: PostgresServer,
 ) -> None:
-    url = postgres_server.create_database()
-    await upgrade(database_url(settings_for(url)))
+    url = await upgraded_database(postgres_server)
     postgres_server.stop()
     try:
         desk = await start_desk(aiohttp_server, redis_url, tmp_path, VIDEODESK_DATABASE_URL=url)

@@ -27,6 +27,7 @@ from server.records.webhooks import (
     deliveries_of,
     list_webhooks,
     remove_webhook,
+    webhook_exists,
 )
 
 
@@ -82,7 +83,7 @@ async def deliveries(request: web.Request) -> web.Response:
     webhook_id = request.match_info["id"][:40]
     engine = request.app[RECORDS].engine
     with answering_unavailable():
-        known = any(e.id == webhook_id for e, _ in await list_webhooks(engine))
+        known = await webhook_exists(engine, webhook_id)
         rows = await deliveries_of(engine, webhook_id) if known else []
     if not known:
         raise NotFound("no such webhook")

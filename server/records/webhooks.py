@@ -130,6 +130,13 @@ async def list_webhooks(engine: AsyncEngine) -> list[tuple[Endpoint, dict[str, i
     return [(e, counts.get(e.id, {})) for e in endpoints]
 
 
+async def webhook_exists(engine: AsyncEngine, webhook_id: str) -> bool:
+    w = tables.webhooks
+    async with engine.connect() as conn:
+        found = await conn.execute(select(w.c.id).where(w.c.id == webhook_id))
+        return found.first() is not None
+
+
 async def remove_webhook(engine: AsyncEngine, webhook_id: str) -> bool:
     """Remove an endpoint; what it had pending is cancelled (kept, for the record)."""
     d = tables.webhook_deliveries
