@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
 import math
 import os
 import platform
-import random
 import secrets
 import statistics
 import time
@@ -36,15 +34,13 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.utils import HIREDIS_AVAILABLE
 
 from server.core.redis_keys import Keys
-from server.core.settings import DEFAULT_QUEUES, QueueConfig, parse_queues
+from server.core.settings import DEFAULT_QUEUES, parse_queues
 from server.queue.engine import QueueEngine, Timing
-from server.queue.estimate import DEFAULT_CYCLE_SECONDS, expected_wait
 from server.queue.models import Offer, PatientDetails
 from tests.support.redis_server import RedisServer
 
 TARGET_P99_RATIO = 3.0  # a step's p99 within 3x the EVALSHA floor's p99
 TARGET_CYCLES = 3000.0  # full patient cycles per second from one process
-TARGET_ESTIMATE_ERROR = 0.25  # median |estimate - actual| within 25% of the median wait
 DETAILS = PatientDetails(name="Bench", reason="benchmark", language="en")
 
 
@@ -466,392 +462,17 @@ async def _join_round(engine: QueueEngine, run: Run, seconds: float) -> None:
     run.load.wall_s += time.perf_counter() - started
 
 
-# -- part 2: simulated waits -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """A desk on simulated time. ``load`` is offered work over agent capacity."""
+# -- part 2: simulated waits (bench/waits.py) ----------------------------------------------------
+async def simulate(redis: Redis, budget_s: float, calibrate: bool) -> None:
+    from bench import waits
 
-    name: str
-    queues: tuple[str, ...]
-    arrival_share: tuple[float, ...]
-    agent_queues: tuple[tuple[str, ...], ...]  # the queues of each agent
-    load: float
-    hours: float = 14.0
-    warmup_hours: float = 1.0
-    handle_mean_s: float = 300.0
-    handle_sigma: float = 0.6
-    wrap_mean_s: float = 30.0
-    wrap_sigma: float = 0.3
-
-    @property
-    def cycle_s(self) -> float:
-        return self.handle_mean_s + self.wrap_mean_s
-
-    @property
-    def arrivals_per_s(self) -> float:
-        return self.load * len(self.agent_queues) / self.cycle_s
-
-    def describe(self) -> str:
-        pools = ", ".join(
-            f"{sum(1 for a in self.agent_queues if a == served)} on {'+'.join(served)}"
-            for served in dict.fromkeys(self.agent_queues)
-        )
-        shares = "/".join(f"{s:.0%}" for s in self.arrival_share)
-        return (
-            f"{self.name}: agents {pools}; arrivals {shares} over {'/'.join(self.queues)}, "
-            f"{self.arrivals_per_s * 3600:.0f}/h, load {self.load:.2f}; handle lognormal mean "
-            f"{self.handle_mean_s / 60:.0f} min sigma {self.handle_sigma}; wrap-up mean "
-            f"{self.wrap_mean_s:.0f} s"
-        )
-
-
-@dataclass(slots=True)
-class Joined:
-    """A patient as they stood at join (what they were shown), and the wait they had."""
-
-    queue: str
-    at_ms: int
-    position: int
-    staffed: int
-    available: int
-    aht_ms: float
-    awt_ms: float
-    shown_s: float
-    low_min: int
-    high_min: int
-    ahead: tuple[str, ...]  # queue of each patient ahead, in any queue, in offer order
-    agents: tuple[tuple[tuple[str, ...], bool], ...]  # (queues, free now), soonest free first
-    slow_cycle_ms: float  # handle + wrap-up of this queue, moving average with alpha 0.05
-    waited_ms: int = -1
-
-
-def lognormal(rng: random.Random, mean: float, sigma: float) -> float:
-    return rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma)
-
-
-def smooth(old: float, value: float, alpha: float = 0.05) -> float:
-    return value if old <= 0 else old * (1 - alpha) + value * alpha
-
-
-class Simulation:
-    """One desk and one seed: events in simulated milliseconds, the desk's clock in step.
-
-    The clock jumps to the next arrival, hang-up or end of wrap-up, and at least every
-    ``MAX_STEP_MS``; each step renews the leases of everyone connected and runs the ticker.
-    The agents' idle lease is 60 s here (15 s in production) so steps can be 30 s long;
-    no lease ever lapses, so waits are the same.
-    """
-
-    MAX_STEP_MS = 30_000
-    TIMING = Timing(agent_idle_grace_ms=60_000)
-
-    def __init__(self, engine: QueueEngine, scenario: Scenario, seed: int) -> None:
-        self.engine = engine
-        self.scenario = scenario
-        self.rng = random.Random(seed)
-        self.now_ms = 0
-        self.events: list[tuple[int, int, str, str]] = []  # (at, sequence, kind, id)
-        self.sequence = 0
-        self.patients: dict[str, Joined] = {}
-        self.connected: set[str] = set()
-        self.agents = {f"a_sim{i}": q for i, q in enumerate(scenario.agent_queues)}
-        self.ended: dict[str, tuple[str, float]] = {}  # agent -> (queue, cycle ms so far)
-        self.slow_cycle_ms = dict.fromkeys(scenario.queues, 0.0)
-
-    def schedule(self, delay_ms: float, kind: str, ident: str) -> None:
-        self.sequence += 1
-        heapq.heappush(self.events, (self.now_ms + int(delay_ms), self.sequence, kind, ident))
-
-    def next_arrival(self, queue: str) -> None:
-        share = self.scenario.arrival_share[self.scenario.queues.index(queue)]
-        rate = self.scenario.arrivals_per_s * share
-        self.schedule(self.rng.expovariate(rate) * 1000, "arrive", queue)
-
-    async def run(self, wall_deadline: float) -> bool:
-        """Run to the scenario's end; False if the wall-clock deadline cut it short."""
-        for aid, served in self.agents.items():
-            await self.engine.agent_signin(aid, "Sim agent", served, ["en"])
-            await self.engine.set_status(aid, "available")
-            self.connected.add(f"a:{aid}")
-        for queue in self.scenario.queues:
-            self.next_arrival(queue)
-        end_ms = int(self.scenario.hours * 3600_000)
-        while self.now_ms < end_ms:
-            if time.monotonic() > wall_deadline:
-                return False
-            step = min(self.events[0][0], self.now_ms + self.MAX_STEP_MS) - self.now_ms
-            if step > 0:
-                await self.engine.skew_clock(step)
-                self.now_ms += step
-            await self.engine.renew(sorted(self.connected))
-            while self.events and self.events[0][0] <= self.now_ms:
-                _, _, kind, ident = heapq.heappop(self.events)
-                await self.handle(kind, ident)
-            for offer in (await self.engine.tick()).offers:
-                await self.accept(offer)
-        return True
-
-    async def handle(self, kind: str, ident: str) -> None:
-        s = self.scenario
-        if kind == "arrive":
-            await self.arrive(ident)
-            self.next_arrival(ident)
-        elif kind == "hang_up":
-            end = await self.engine.finish(ident)
-            self.connected.discard(f"p:{end.patient}")
-            wrap_ms = lognormal(self.rng, s.wrap_mean_s, s.wrap_sigma) * 1000
-            self.ended[ident] = (end.queue, end.handle_ms + wrap_ms)
-            self.schedule(wrap_ms, "wrapped", ident)
-        elif kind == "wrapped":
-            queue, cycle_ms = self.ended.pop(ident)  # known once the wrap-up is over
-            self.slow_cycle_ms[queue] = smooth(self.slow_cycle_ms[queue], cycle_ms)
-            offer = await self.engine.wrapup_done(ident, "resolved", available=True)
-            if offer is not None:
-                await self.accept(offer)
-
-    async def accept(self, offer: Offer) -> None:
-        await self.engine.accept(offer.agent, offer.token)
-        joined = self.patients[offer.patient]
-        joined.waited_ms = self.now_ms - joined.at_ms
-        handle_s = lognormal(self.rng, self.scenario.handle_mean_s, self.scenario.handle_sigma)
-        self.schedule(handle_s * 1000, "hang_up", offer.agent)
-
-    async def arrive(self, queue: str) -> None:
-        pid = f"p_sim{self.sequence}"
-        await self.engine.join(pid, queue, DETAILS)
-        self.connected.add(f"p:{pid}")
-        shown = await self.engine.position(pid)
-        stats = await self.engine.redis.hmget(self.engine.keys.stats(queue), ["aht_ms", "awt_ms"])
-        self.patients[pid] = Joined(
-            queue=queue,
-            at_ms=self.now_ms,
-            position=shown.position,
-            staffed=shown.staffed,
-            available=shown.available,
-            aht_ms=float(stats[0] or 0),
-            awt_ms=float(stats[1] or 0),
-            shown_s=shown.estimate.expected_seconds,
-            low_min=shown.estimate.low_minutes,
-            high_min=shown.estimate.high_minutes,
-            ahead=await self.patients_ahead(pid),
-            agents=await self.agents_by_free_time(),
-            slow_cycle_ms=self.slow_cycle_ms[queue],
-        )
-
-    async def patients_ahead(self, pid: str) -> tuple[str, ...]:
-        """The queue of every patient who will be offered before this one, in order."""
-        redis, keys = self.engine.redis, self.engine.keys
-        score = float(str(await redis.hget(keys.patient(pid), "score")))
-        ahead: list[tuple[float, str]] = []
-        for q in self.scenario.queues:
-            members = await redis.zrangebyscore(keys.queue(q), "-inf", f"({score}", withscores=True)
-            ahead.extend((float(member[1]), q) for member in members)
-        return tuple(q for _, q in sorted(ahead))
-
-    async def agents_by_free_time(self) -> tuple[tuple[tuple[str, ...], bool], ...]:
-        """Every agent's queues and whether they are free, soonest free first: free now,
-        then in wrap-up, then in a call by how long it has lasted (what the desk knows)."""
-        order: list[tuple[int, int, tuple[str, ...], bool]] = []
-        for aid, served in self.agents.items():
-            record = await self.engine.redis.hmget(
-                self.engine.keys.agent(aid), ["state", "state_since"]
-            )
-            state, since = str(record[0]), int(record[1] or 0)
-            rank = {"available": 0, "offered": 1, "wrap_up": 2}.get(state, 3)
-            order.append((rank, since, served, state == "available"))
-        return tuple((served, free) for _, _, served, free in sorted(order))
-
-
-# Models compared: each gives a patient's expected wait in seconds from what was known at join.
-Model = Callable[[Joined, Scenario], float]
-
-
-def engine_model(p: Joined, s: Scenario) -> float:
-    """What the engine showed: server/queue/estimate.py's expected_wait."""
-    return p.shown_s
-
-
-def engine_half_model(p: Joined, s: Scenario) -> float:
-    """The engine's inputs, but the first free agent comes half a place early on average."""
-    needed = p.position - p.available
-    if p.staffed <= 0 or needed <= 0:
-        return 0.0
-    cycle_s = (p.aht_ms + p.awt_ms) / 1000 if p.aht_ms > 0 else DEFAULT_CYCLE_SECONDS
-    return (needed - 0.5) * cycle_s / p.staffed
-
-
-def oracle_model(p: Joined, s: Scenario) -> float:
-    """The engine's formula fed the true mean handle and wrap-up: no averaging noise."""
-    wait = expected_wait(
-        p.position, p.staffed, p.available, s.handle_mean_s * 1000, s.wrap_mean_s * 1000
-    )
-    return wait or 0.0
-
-
-def alt_model(p: Joined, s: Scenario) -> float:
-    """Prototype: replay the dispatch. Busy agents come free one after another, staggered
-    over one cycle, the one nearest the end of their call first; each free agent takes the
-    first patient ahead (in any queue) they serve, then comes free a cycle later. The cycle
-    is a slower moving average (alpha 0.05 instead of 0.2) of handle plus wrap-up time."""
-    cycle_s = p.slow_cycle_ms / 1000 or (p.aht_ms + p.awt_ms) / 1000 or DEFAULT_CYCLE_SECONDS
-    busy = sum(1 for _, free in p.agents if not free)
-    free_at: list[tuple[float, int]] = []
-    for index, (served, free) in enumerate(p.agents):
-        if p.queue in served or any(q in served for q in p.ahead):
-            start = 0.0 if free else (index - (len(p.agents) - busy) + 0.5) * cycle_s / busy
-            free_at.append((start, index))
-    heapq.heapify(free_at)
-    waiting = list(p.ahead) + [p.queue]
-    while free_at:
-        at, index = heapq.heappop(free_at)
-        served = p.agents[index][0]
-        taken = next((i for i, q in enumerate(waiting) if q in served), None)
-        if taken is None:
-            continue  # nobody left this agent serves
-        if taken == len(waiting) - 1:
-            return at
-        waiting.pop(taken)
-        heapq.heappush(free_at, (at + cycle_s, index))
-    return 0.0
-
-
-MODELS: dict[str, Model] = {
-    "engine": engine_model,
-    "engine-½": engine_half_model,
-    "alt": alt_model,
-    "oracle-T": oracle_model,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Accuracy:
-    median_abs_s: float
-    relative: float  # median |est - actual| / median actual, every patient
-    relative_waited: float  # the same over patients who waited or were told they would
-    median_ape: float  # median |est - actual| / actual over patients who waited
-    median_signed_s: float
-    mean_est_s: float
-
-
-def accuracy(patients: Sequence[Joined], s: Scenario, model: Model) -> Accuracy:
-    pairs = [(model(p, s), p.waited_ms / 1000) for p in patients]
-    waited = [(e, a) for e, a in pairs if e > 0 or a > 0]
-    median_abs = statistics.median(abs(e - a) for e, a in pairs)
-    median_actual = statistics.median(a for _, a in pairs)
-    return Accuracy(
-        median_abs_s=median_abs,
-        relative=median_abs / median_actual if median_actual else math.inf,
-        relative_waited=statistics.median(abs(e - a) for e, a in waited)
-        / statistics.median(a for _, a in waited),
-        median_ape=statistics.median(abs(e - a) / a for e, a in waited if a > 0),
-        median_signed_s=statistics.median(e - a for e, a in pairs),
-        mean_est_s=statistics.fmean(e for e, _ in pairs),
-    )
-
-
-def print_accuracy(patients: Sequence[Joined], s: Scenario, models: Sequence[str]) -> None:
-    actual = [p.waited_ms / 1000 for p in patients]
-    in_range = sum(1 for p in patients if p.low_min * 60 <= p.waited_ms / 1000 <= p.high_min * 60)
-    print(
-        f"  patients {len(patients)}, of whom {sum(1 for a in actual if a > 0)} waited; actual "
-        f"wait median {statistics.median(actual):.0f} s, mean {statistics.fmean(actual):.0f} s,"
-        f" p90 {statistics.quantiles(actual, n=10)[-1]:.0f} s"
-    )
-    print(f"  actual wait inside the [low, high] minutes shown: {in_range / len(patients):.0%}")
-    print(
-        f"  {'model':<10}{'med|err|':>9}{'rel_all':>9}{'rel_wait':>9}{'med_ape':>9}"
-        f"{'med_err':>9}{'mean_est':>9}  target rel_all <= {TARGET_ESTIMATE_ERROR:.0%}"
-    )
-    for name in models:
-        a = accuracy(patients, s, MODELS[name])
-        met = "MET" if a.relative <= TARGET_ESTIMATE_ERROR else "NOT MET"
-        print(
-            f"  {name:<10}{a.median_abs_s:>8.0f}s{a.relative:>9.0%}{a.relative_waited:>9.0%}"
-            f"{a.median_ape:>9.0%}{a.median_signed_s:>8.0f}s{a.mean_est_s:>8.0f}s  {met}"
-        )
-    print("  mean estimate / mean actual wait (s) by place in the queue at join:")
-    for low, high in ((1, 1), (2, 3), (4, 7), (8, 15), (16, 999)):
-        group = [p for p in patients if low <= p.position <= high]
-        if group:
-            estimates = "  ".join(
-                f"{name} {statistics.fmean(MODELS[name](p, s) for p in group):4.0f}"
-                for name in models
-            )
-            mean_actual = statistics.fmean(p.waited_ms / 1000 for p in group)
-            print(
-                f"    {low:>2}-{high:<3} n={len(group):<4} actual {mean_actual:4.0f}  {estimates}"
-            )
-
-
-def print_samples(patients: Sequence[Joined], s: Scenario, rng: random.Random) -> None:
-    print("  samples of patients who queued:")
-    print("          place staffed free  aht_s awt_s  shown_s range_min  alt_s  actual_s")
-    queued = [p for p in patients if p.waited_ms > 0 or p.shown_s > 0] or list(patients)
-    chosen = sorted(rng.sample(queued, min(5, len(queued))), key=lambda p: p.at_ms)
-    for p in chosen:
-        shown_range = f"{p.low_min}-{p.high_min}"
-        print(
-            f"  {p.position:>13}{p.staffed:>8}{p.available:>5}{p.aht_ms / 1000:>7.0f}"
-            f"{p.awt_ms / 1000:>6.0f}{p.shown_s:>9.0f}{shown_range:>10}"
-            f"{alt_model(p, s):>7.0f}{p.waited_ms / 1000:>10.0f}"
-        )
-
-
-CLINIC, PHARMACY = ("clinic",), ("pharmacy",)
-BOTH = CLINIC + PHARMACY
-SCENARIOS = (
-    (Scenario("A", CLINIC, (1.0,), (CLINIC,) * 5, load=0.85), 1),
-    (Scenario("B", CLINIC, (1.0,), (CLINIC,) * 8, load=0.9), 2),
-    (Scenario("C", BOTH, (0.6, 0.4), (BOTH,) * 6, load=0.85), 3),
-    (Scenario("D", BOTH, (0.5, 0.5), (CLINIC,) * 2 + (PHARMACY,) * 2 + (BOTH,) * 2, 0.85), 4),
-    (Scenario("E", CLINIC, (1.0,), (CLINIC,) * 3, load=0.8), 5),
-)
-
-
-async def simulate_one(
-    redis: Redis, scenario: Scenario, seed: int, deadline: float
-) -> tuple[Simulation, bool, float]:
-    queues = tuple(QueueConfig(q, ("en",), 120) for q in scenario.queues)
-    started = time.monotonic()
-    async with fresh_desk(redis, "sim") as keys:
-        sim = Simulation(QueueEngine(redis, keys, queues, Simulation.TIMING), scenario, seed)
-        complete = await sim.run(deadline)
-    return sim, complete, time.monotonic() - started
-
-
-async def simulate(redis: Redis, budget_s: float, models: Sequence[str]) -> None:
-    """Every scenario at once (each on a desk and clock of its own) within the budget."""
-    deadline = time.monotonic() + budget_s
-    results = await asyncio.gather(
-        *(simulate_one(redis, scenario, seed, deadline) for scenario, seed in SCENARIOS)
-    )
-    summary: list[str] = []
-    for (scenario, seed), (sim, complete, wall) in zip(SCENARIOS, results, strict=True):
-        warm_ms = scenario.warmup_hours * 3600_000
-        patients = [p for p in sim.patients.values() if p.at_ms >= warm_ms and p.waited_ms >= 0]
-        print(f"\n{scenario.describe()}")
-        print(
-            f"  seed {seed}: {sim.now_ms / 3600_000:.1f} simulated hours "
-            f"({'complete' if complete else 'cut short by the time budget'}) in {wall:.0f} s, "
-            f"first {scenario.warmup_hours:.0f} h not counted"
-        )
-        if len(patients) < 20:
-            print("  too few patients to judge")
-            continue
-        print_accuracy(patients, scenario, models)
-        print_samples(patients, scenario, random.Random(seed))
-        summary.append(
-            f"{scenario.name} "
-            + " ".join(
-                f"{m} {accuracy(patients, scenario, MODELS[m]).relative:.0%}" for m in models
-            )
-        )
-    print(
-        "\nrel_all = median |estimate - actual| / median actual wait, over every patient "
-        "(target <= 25%);\nrel_wait = the same over patients who waited or were told they "
-        "would; med_ape = median of |estimate - actual| / actual over those who waited."
-    )
-    print("rel_all by scenario: " + "; ".join(summary))
+    seeds = [101 + i for i in range(len(waits.SCENARIOS))] if calibrate else waits.CI_SEEDS
+    results = await waits.simulate_all(redis, budget_s, seeds)
+    if calibrate:
+        waits.print_calibration(results)
+    else:
+        waits.print_results(results)
+    await waits.estimate_cost(redis)
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -868,8 +489,7 @@ async def run(args: argparse.Namespace, loop_name: str) -> None:
         if args.wait_cost:
             await wait_cost(args.seconds)
         elif args.simulate:
-            models = list(MODELS) if args.model == "both" else [args.model]
-            await simulate(redis, args.seconds, models)
+            await simulate(redis, args.seconds, args.calibrate)
         else:
             await throughput(redis, args.seconds)
         print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -892,10 +512,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="measure joins confirmed on a replica (WAIT 1) against plain joins",
     )
     parser.add_argument(
-        "--model",
-        choices=["engine", "alt", "both"],
-        default="both",
-        help="estimate models to judge with --simulate (both: engine, variants, prototype)",
+        "--calibrate",
+        action="store_true",
+        help="with --simulate: other seeds, and the spread of actual over replayed waits",
     )
     args = parser.parse_args(argv)
     factory, loop_name = loop_factory()

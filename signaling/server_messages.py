@@ -100,11 +100,15 @@ class DeskStatus(Part):
 
 
 class Estimate(Part):
-    """The wait estimate; ``known`` is false when nobody staffs the queue."""
+    """The wait estimate; ``known`` is false when the desk cannot say (``reason``:
+    nobody_staffed, not_measured, beyond_range). ``why`` says why it went up since the
+    patient was last told (fewer_agents, moved_back, calls_longer)."""
 
     known: bool
     low_minutes: int
     high_minutes: int
+    reason: str = ""
+    why: str = ""
 
 
 class CallbackChoice(Part):

@@ -49,7 +49,13 @@ async def test_call_across_two_processes(
         entries: list[tuple[str, dict[str, str]]] = await redis.xrange(desk_group.keys.events)  # type: ignore[assignment]
         events = [fields for _, fields in entries]
         story = [e["type"] for e in events if e.get("queue") == "pharmacy"]
-        assert story == ["joined", "offered", "accepted", "call_started", "call_ended"]
+        # What the patient was told about the wait is on the record too: at join nobody
+        # answered the queue (any later change depends on when a push came).
+        told = [e for e in events if e["type"] == "estimate"]
+        assert story[:2] == ["joined", "estimate"] and told[0]["why"] == "nobody_staffed"
+        assert [t for t in story if t != "estimate"] == [
+            "joined", "offered", "accepted", "call_started", "call_ended"
+        ]  # fmt: skip
     finally:
         await patient.close()
         await agent.close()

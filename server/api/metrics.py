@@ -31,9 +31,11 @@ from server.core import appkeys
 from server.core.settings import IPNetwork
 from server.http.middleware import json_error
 from server.observability.dashboard import snapshot
+from server.observability.history import DAY_MS, desk_time_ms
 from server.queue.models import AGENT_STATES
-from server.records.recorder import Recorder
-from server.records.service import RECORDS
+from server.records.database import DatabaseUnavailable
+from server.records.queries import estimate_accuracy
+from server.records.service import RECORDS, Records
 from server.ws.desk import DESK, Desk
 
 SETUP_BUCKETS_MS = (250, 500, 1000, 2000, 5000, 10000, 30000)
@@ -92,7 +94,7 @@ async def metrics(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     return web.Response(
-        body=await exposition(request.app[DESK], request.app[RECORDS].recorder),
+        body=await exposition(request.app[DESK], request.app[RECORDS]),
         headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4, "Cache-Control": "no-store"},
     )
 
@@ -108,16 +110,47 @@ class DeskCollector(Collector):
         yield from self._families
 
 
-async def exposition(desk: Desk, recorder: Recorder) -> bytes:
+async def exposition(desk: Desk, records: Records) -> bytes:
     """The desk's and this process's metrics, in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     lag = GaugeMetricFamily(
         "videodesk_recorder_lag_seconds",
         "Age of the oldest event not yet in the records database (0: all recorded).",
-        value=recorder.lag_seconds,
+        value=records.recorder.lag_seconds,
     )
-    registry.register(DeskCollector([*await families(desk), lag]))
+    accuracy = await estimate_families(desk, records)
+    registry.register(DeskCollector([*await families(desk), lag, *accuracy]))
     return generate_latest(registry)
+
+
+async def estimate_families(desk: Desk, records: Records) -> list[Metric]:
+    """How the last day's wait estimates held up, per queue (from the records database;
+    left out of a scrape while it does not answer)."""
+    until = await desk_time_ms(desk.engine.redis, desk.keys)
+    try:
+        accuracy = await estimate_accuracy(records.engine, until - DAY_MS, until + 1)
+    except DatabaseUnavailable:
+        return []
+    error = GaugeMetricFamily(
+        "videodesk_wait_estimate_error_ratio",
+        "Last 24 h: median |estimate shown at join - actual wait| over the median wait.",
+        labels=["queue"],
+    )
+    median = GaugeMetricFamily(
+        "videodesk_wait_estimate_median_error_seconds",
+        "Last 24 h: median |estimate shown at join - actual wait|.",
+        labels=["queue"],
+    )
+    inside = GaugeMetricFamily(
+        "videodesk_wait_estimate_inside_range_ratio",
+        "Last 24 h: share of answered patients whose wait fell inside the range shown.",
+        labels=["queue"],
+    )
+    for queue, figures in sorted(accuracy.items()):
+        error.add_metric([queue], figures.relative_error)
+        median.add_metric([queue], figures.median_error_s)
+        inside.add_metric([queue], figures.inside)
+    return [error, median, inside]
 
 
 async def families(desk: Desk) -> list[Metric]:

@@ -1,5 +1,6 @@
 """The last hours of each queue, for the supervisor's charts: waiting count over time (a
-sample a minute, in Redis) and the distribution of waits (from the records database)."""
+sample a minute, in Redis), the distribution of waits, and how the last day's wait
+estimates held up (both from the records database)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.core.redis_keys import Keys
-from server.records.queries import answered_waits
+from server.records.queries import answered_waits, estimate_accuracy
 
 SAMPLES_MAXLEN = 3000  # two days of minutes
 WAIT_BUCKETS_S = (30, 60, 120, 300, 600, 900, 1800)
+DAY_MS = 24 * 3600 * 1000
 
 
 async def record_sample(redis: Redis, keys: Keys, queues: list[str], now_ms: int) -> bool:
@@ -34,9 +36,7 @@ async def record_sample(redis: Redis, keys: Keys, queues: list[str], now_ms: int
 async def history(
     redis: Redis, keys: Keys, records: AsyncEngine, queues: list[str], hours: float
 ) -> dict[str, Any]:
-    now = int(time.time() * 1000)
-    skew = int(await redis.get(keys.clock_skew) or 0)
-    until = now + skew
+    until = await desk_time_ms(redis, keys)
     since = until - int(hours * 3600 * 1000)
     entries: list[tuple[str, dict[str, str]]] = await redis.xrevrange(  # type: ignore[assignment]
         keys.samples, count=int(hours * 60) + 5
@@ -55,9 +55,16 @@ async def history(
             seconds = wait_ms / 1000
             index = next((i for i, b in enumerate(WAIT_BUCKETS_S) if seconds <= b), -1)
             waits[queue][index] += 1
+    accuracy = await estimate_accuracy(records, until - DAY_MS, until + 1)
     return {
         "since": since,
         "waiting": series,
         "wait_buckets_s": list(WAIT_BUCKETS_S),
         "waits": waits,
+        "accuracy": {q: accuracy[q].as_dict() for q in queues if q in accuracy},
     }
+
+
+async def desk_time_ms(redis: Redis, keys: Keys) -> int:
+    """Now by the desk's clock (the wall clock plus any drill skew), milliseconds."""
+    return int(time.time() * 1000) + int(await redis.get(keys.clock_skew) or 0)

@@ -25,6 +25,8 @@ EVENT_COLUMNS = [
 SESSION_COLUMNS = [
     "patient", "ticket", "queue", "joined_at", "answered_at", "wait_s", "call", "agent",
     "handle_s", "outcome", "rating", "transfers", "callback", "end", "ended_at",
+    "estimate_low_min", "estimate_high_min", "estimate_s", "estimate_error_s",
+    "estimate_inside", "estimate_changes",
 ]  # fmt: skip
 CHUNK = 500  # rows per chunk of a streamed report
 

@@ -11,11 +11,13 @@ does. Refusals arrive as the queue's typed errors, from :class:`QueueScripts`.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from server.queue.forecast import AgentNow, DeskNow, QueueNow
 from server.queue.models import Offer
 from server.queue.scripts import QueueScripts
 
@@ -87,9 +89,9 @@ class PositionRow:
     ticket: int  # 0 when the patient has none
     callback_mode: str
     returning: bool
-    ahead_shared: float  # patients of other queues ahead, weighted by shared agents
     callback_slot: int  # epoch ms, 0 when none
     waited_ms: int
+    shown: str  # what the patient was last told: "known:low:high:why:staffed:place"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,10 @@ def _comma_list(items: Sequence[str]) -> str:
     return ",".join(items)
 
 
+def _split(items: object) -> list[str]:
+    return [item for item in str(items or "").split(",") if item]
+
+
 class QueueCalls:
     """One typed method per queue script of a desk (see the module docstring)."""
 
@@ -318,9 +324,9 @@ class QueueCalls:
                 ticket,
                 callback_mode,
                 returning,
-                ahead_shared,
                 callback_slot,
                 waited_ms,
+                shown,
             ) = row
             result.append(
                 PositionRow(
@@ -336,12 +342,40 @@ class QueueCalls:
                     ticket=int(ticket) if ticket else 0,
                     callback_mode=str(callback_mode),
                     returning=returning == "1",
-                    ahead_shared=float(ahead_shared),
                     callback_slot=int(callback_slot or 0),
                     waited_ms=int(waited_ms or 0),
+                    shown=str(shown or ""),
                 )
             )
         return result
+
+    async def estimates_shown(self, shown: Sequence[Sequence[str | int | float]]) -> None:
+        """Keep what each patient is told (``estimate_shown.lua`` arguments after the
+        prefix, one row each), pipelined: one round trip for them all."""
+        if shown:
+            await self._scripts.run_many("estimate_shown", shown)
+
+    async def desk_now(self, *, queues: Sequence[str], up_to: Sequence[str] = ()) -> DeskNow:
+        """What the wait forecast starts from: queued patients in offer order (every
+        queue merged by score; with ``up_to``, only as far as the last of those
+        patients), working agents, each queue's averages (read only)."""
+        rows, agents = await self._scripts.run("desk_now", _comma_list(queues), *up_to)
+        stats: dict[str, QueueNow] = {}
+        lines: list[list[tuple[float, str, str]]] = []
+        for name, aht_ms, awt_ms, members in rows:
+            queue = str(name)
+            stats[queue] = QueueNow(float(aht_ms) / 1000, float(awt_ms) / 1000)
+            lines.append(
+                [(float(members[i + 1]), str(members[i]), queue) for i in range(0, len(members), 2)]
+            )
+        return DeskNow(
+            queues=stats,
+            waiting=[(patient, queue) for _, patient, queue in heapq.merge(*lines)],
+            agents=[
+                AgentNow(tuple(_split(served)), str(state), int(elapsed_ms) / 1000)
+                for served, state, elapsed_ms in agents
+            ],
+        )
 
     # -- agents ---------------------------------------------------------------------------------
     async def agent_signin(

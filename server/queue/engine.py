@@ -9,6 +9,7 @@ sockets concerned.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
@@ -20,9 +21,10 @@ from redis.asyncio import Redis
 from server.core.errors import BadRequest
 from server.core.redis_keys import Keys
 from server.core.settings import QueueConfig
-from server.queue.calls import QueueCalls
+from server.queue.calls import PositionRow, QueueCalls
 from server.queue.errors import UnknownAgent, UnknownQueue
-from server.queue.estimate import estimate_wait
+from server.queue.estimate import Shown, WaitEstimate, estimate_wait, why_up
+from server.queue.forecast import DeskNow, QueueNow, replay
 from server.queue.models import (
     NEEDS,
     Call,
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 50
 TICK_BATCH = 500
+BATCH = 500  # patients per positions script call (each call blocks Redis briefly)
 MAX_NOTE = 1000
 
 
@@ -55,6 +58,41 @@ class Timing:
     # (0: do not wait; a single Redis), and how long to wait for them.
     wait_replicas: int = 0
     wait_ms: int = 500
+
+
+def _position(row: PositionRow, estimate: WaitEstimate) -> Position:
+    return Position(
+        patient=row.patient,
+        state=row.state,
+        queue=row.queue,
+        position=row.position,
+        waiting=row.waiting,
+        staffed=row.staffed,
+        available=row.available,
+        estimate=estimate,
+        ticket=row.ticket,
+        callback_mode=row.callback_mode,
+        returning=row.returning,
+        callback_slot=row.callback_slot,
+        waited_ms=row.waited_ms,
+    )
+
+
+def _shown_row(pid: str, estimate: WaitEstimate, row: PositionRow) -> list[str | int | float]:
+    """estimate_shown.lua's arguments."""
+    return [
+        pid,
+        int(estimate.known),
+        estimate.low_minutes,
+        estimate.high_minutes,
+        round(estimate.expected_seconds),
+        estimate.why or estimate.reason,
+        row.staffed,
+        row.position,
+    ]
+
+
+QUEUED_STATES = frozenset({"waiting", "callback_pending"})
 
 
 class QueueEngine:
@@ -149,34 +187,39 @@ class QueueEngine:
         return rated.call
 
     async def positions(self, pids: Sequence[str]) -> list[Position]:
-        """Where each patient stands, with the wait estimate (one round trip)."""
+        """Where each patient stands, with the wait estimate: one replay of the desk's
+        dispatch (``server/queue/forecast.py``), then rows in batches of ``BATCH``.
+        What a waiting patient is told is kept on their record when it changes (an
+        ``estimate`` event: the accuracy figures), with why it went up, if it did."""
         if not pids:
             return []
-        rows = await self._calls.positions(queues=list(self.queues), patients=pids)
-        return [
-            Position(
-                patient=row.patient,
-                state=row.state,
-                queue=row.queue,
-                position=row.position,
-                waiting=row.waiting,
-                staffed=row.staffed,
-                available=row.available,
-                estimate=estimate_wait(
-                    row.position + row.ahead_shared,
-                    row.staffed,
-                    row.available,
-                    row.aht_ms,
-                    row.awt_ms,
-                ),
-                ticket=row.ticket,
-                callback_mode=row.callback_mode,
-                returning=row.returning,
-                callback_slot=row.callback_slot,
-                waited_ms=row.waited_ms,
+        desk = await self.desk_now(up_to=pids)
+        answers = replay(desk, wanted=pids)
+        positions: list[Position] = []
+        changed: list[list[str | int | float]] = []
+        for start in range(0, len(pids), BATCH):
+            rows = await self._calls.positions(
+                queues=list(self.queues), patients=pids[start : start + BATCH]
             )
-            for row in rows
-        ]
+            for row in rows:
+                estimate = WaitEstimate(known=False)  # not waiting: nothing to estimate
+                if row.state in QUEUED_STATES:
+                    estimate = estimate_wait(
+                        answers.get(row.patient), desk.queues.get(row.queue, QueueNow())
+                    )
+                    before = Shown.parse(row.shown)
+                    why = why_up(before, estimate, row.staffed, row.position)
+                    estimate = dataclasses.replace(estimate, why=why)
+                    if before is None or not before.same(estimate):
+                        changed.append(_shown_row(row.patient, estimate, row))
+                positions.append(_position(row, estimate))
+        await self._calls.estimates_shown(changed)
+        return positions
+
+    async def desk_now(self, up_to: Sequence[str] = ()) -> DeskNow:
+        """What the wait forecast starts from (everyone waiting, or as far as the last
+        of ``up_to``: those behind them do not change their wait)."""
+        return await self._calls.desk_now(queues=list(self.queues), up_to=up_to)
 
     async def position(self, pid: str) -> Position:
         return (await self.positions([pid]))[0]

@@ -8,6 +8,7 @@ that a restart could make stale.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -44,6 +45,8 @@ OPERATIONS = (
     "renew_leases",
     "reap_leases",
     "positions",
+    "desk_now",
+    "estimate_shown",
     "survey",
     "emergency",
 )
@@ -92,6 +95,20 @@ class QueueScripts:
             if is_outage(exc):
                 raise  # READONLY, NOREPLICAS…: `unavailable`, not a bug
             raise error_for(str(exc)) from None
+
+    async def run_many(self, name: str, rows: Sequence[Sequence[str | int | float]]) -> list[Any]:
+        """Run one operation once per row of arguments, pipelined (one round trip)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for args in rows:
+                await self._scripts[name](
+                    keys=self._declared, args=[self._keys.prefix, *args], client=pipe
+                )
+            try:
+                return list(await pipe.execute())
+            except ResponseError as exc:
+                if is_outage(exc):
+                    raise
+                raise error_for(str(exc)) from None
 
     async def run_durable(
         self, name: str, *args: str | int | float, replicas: int, wait_ms: int

@@ -4,7 +4,9 @@ a server-side cursor a page at a time, so a year of rows is never held in memory
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -60,3 +62,57 @@ async def answered_waits(
     async with engine.connect() as conn:
         result = await conn.execute(query)
         return [(queue or "", int(json.loads(raw).get("wait_ms", 0))) for queue, raw in result]
+
+
+@dataclass(frozen=True, slots=True)
+class Accuracy:
+    """How the wait estimates shown at join held up, for the calls of one queue."""
+
+    answered: int  # calls answered whose patient was shown a range
+    median_error_s: float  # median |estimate - actual wait|
+    median_wait_s: float
+    inside: float  # share of actual waits inside the range shown
+
+    @property
+    def relative_error(self) -> float:
+        """The simulation's measure (docs/queue.md): median error over median wait."""
+        return self.median_error_s / self.median_wait_s if self.median_wait_s else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "answered": self.answered,
+            "median_error_s": round(self.median_error_s),
+            "median_wait_s": round(self.median_wait_s),
+            "relative_error": round(self.relative_error, 3),
+            "inside_range": round(self.inside, 3),
+        }
+
+
+async def estimate_accuracy(
+    engine: AsyncEngine, since_ms: int, until_ms: int
+) -> dict[str, Accuracy]:
+    """Per queue, over visits answered in the range that were shown a range at join."""
+    v = tables.visits
+    query = select(
+        v.c.queue, v.c.wait_ms, v.c.estimate_s, v.c.estimate_low_min, v.c.estimate_high_min
+    ).where(
+        v.c.answered_at >= since_ms,
+        v.c.answered_at < until_ms,
+        v.c.estimate_s.is_not(None),
+        v.c.wait_ms.is_not(None),
+    )
+    by_queue: dict[str, list[tuple[float, float, bool]]] = {}
+    async with engine.connect() as conn:
+        for queue, wait_ms, estimate_s, low, high in await conn.execute(query):
+            wait_s = wait_ms / 1000
+            inside = low * 60 <= wait_s <= high * 60
+            by_queue.setdefault(queue, []).append((abs(estimate_s - wait_s), wait_s, inside))
+    return {
+        queue: Accuracy(
+            answered=len(rows),
+            median_error_s=statistics.median(error for error, _, _ in rows),
+            median_wait_s=statistics.median(wait for _, wait, _ in rows),
+            inside=sum(1 for *_, inside in rows if inside) / len(rows),
+        )
+        for queue, rows in by_queue.items()
+    }

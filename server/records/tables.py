@@ -53,8 +53,15 @@ visits = Table(
     Column("callback", String(NAME), nullable=False),
     Column("end", String(NAME), nullable=False),
     Column("ended_at", BigInteger),
+    # The wait estimate shown at join (none when the desk could not say), and how many
+    # times it changed while the patient waited (each change is an "estimate" event).
+    Column("estimate_low_min", Integer),
+    Column("estimate_high_min", Integer),
+    Column("estimate_s", BigInteger),
+    Column("estimate_changes", Integer, nullable=False, server_default="0"),
     Index("visits_joined_at", "joined_at"),
     Index("visits_patient", "patient"),
+    Index("visits_answered_at", "answered_at"),
 )
 
 surveys = Table(

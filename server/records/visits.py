@@ -32,6 +32,11 @@ class Visit:
     callback: str = ""
     end: str = ""
     ended_at: int | None = None
+    estimate_low_min: int | None = None
+    estimate_high_min: int | None = None
+    estimate_s: int | None = None
+    estimate_changes: int = 0
+    estimated: bool = False  # an estimate event has been seen (the first is the join's)
     calls: list[str] = field(default_factory=list)
 
     def columns(self) -> dict[str, Any]:
@@ -42,7 +47,9 @@ class Visit:
             "wait_ms": self.wait_ms, "call": self.call, "agent": self.agent,
             "handle_ms": self.handle_ms, "outcome": self.outcome, "rating": self.rating,
             "transfers": self.transfers, "callback": self.callback, "end": self.end,
-            "ended_at": self.ended_at,
+            "ended_at": self.ended_at, "estimate_low_min": self.estimate_low_min,
+            "estimate_high_min": self.estimate_high_min, "estimate_s": self.estimate_s,
+            "estimate_changes": self.estimate_changes,
         }  # fmt: skip
 
 
@@ -114,6 +121,26 @@ def _apply(visit: Visit, kind: str, event: Event, at: int, by_call: dict[str, Vi
         visit.end, visit.ended_at = "abandoned", at
     elif kind == "rated":
         visit.rating = event.get("rating", "")
+    elif kind == "estimate":
+        _estimate(visit, event)
+
+
+def _estimate(visit: Visit, event: Event) -> None:
+    """The first estimate of a visit is the one shown at join; later ones are changes
+    (only those before the answer count)."""
+    if visit.answered_at is not None:
+        return
+    if visit.estimated:
+        visit.estimate_changes += 1
+        return
+    visit.estimated = True
+    if event.get("known") == "1":
+        try:
+            visit.estimate_low_min = int(event.get("low_min", ""))
+            visit.estimate_high_min = int(event.get("high_min", ""))
+            visit.estimate_s = int(event.get("expected_s", ""))
+        except ValueError:
+            visit.estimate_low_min = visit.estimate_high_min = visit.estimate_s = None
 
 
 def callbacks_from(events: Iterable[Event]) -> list[Callback]:
@@ -160,4 +187,28 @@ def session_row(visit: Mapping[str, Any]) -> dict[str, Any]:
         "callback": visit["callback"],
         "end": visit["end"] or "open",
         "ended_at": iso(visit["ended_at"]),
+        "estimate_low_min": _blank(visit.get("estimate_low_min")),
+        "estimate_high_min": _blank(visit.get("estimate_high_min")),
+        "estimate_s": _blank(visit.get("estimate_s")),
+        "estimate_error_s": (
+            ""
+            if visit.get("estimate_s") is None or wait_ms is None
+            else round(wait_ms / 1000) - int(visit["estimate_s"])
+        ),
+        "estimate_inside": _inside(visit),
+        "estimate_changes": visit.get("estimate_changes") or 0,
     }
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+def _inside(visit: Mapping[str, Any]) -> str:
+    """ "yes" when the actual wait fell inside the range shown at join, "no" when not,
+    "" when there was no answer or no range."""
+    low, high = visit.get("estimate_low_min"), visit.get("estimate_high_min")
+    wait_ms = visit["wait_ms"]
+    if low is None or high is None or wait_ms is None:
+        return ""
+    return "yes" if low * 60_000 <= wait_ms <= high * 60_000 else "no"

@@ -37,7 +37,7 @@ PERSONAL_TYPES = frozenset({"joined", "callback_requested"})
 # recorded but rebuild nothing).
 VISIT_TYPES = frozenset({
     "joined", "accepted", "call_ended", "transferred", "callback_requested", "callback_due",
-    "callback_cancelled", "left", "abandoned", "rated", "wrapup",
+    "callback_cancelled", "left", "abandoned", "rated", "wrapup", "estimate",
 })  # fmt: skip
 
 

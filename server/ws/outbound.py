@@ -61,6 +61,8 @@ def queue_state(position: Position) -> dict[str, Any]:
                 known=estimate.known,
                 low_minutes=estimate.low_minutes,
                 high_minutes=estimate.high_minutes,
+                reason=estimate.reason,
+                why=estimate.why,
             ),
             callback=(
                 sm.CallbackChoice(mode=position.callback_mode, slot=position.callback_slot or None)

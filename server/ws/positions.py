@@ -15,7 +15,6 @@ from server.ws import outbound
 from server.ws.desk import Desk
 
 FULL_REFRESH_INTERVAL = 5.0
-BATCH = 500  # patients per positions script call
 
 
 class Positions:
@@ -46,6 +45,5 @@ class Positions:
                 if full or conn.queue in dirty or ("*" + conn.participant) in dirty
             }
         )
-        for start in range(0, len(pids), BATCH):
-            for position in await desk.engine.positions(pids[start : start + BATCH]):
-                await desk.hub.deliver(position.patient, outbound.queue_state(position))
+        for position in await desk.engine.positions(pids):  # one replay for them all
+            await desk.hub.deliver(position.patient, outbound.queue_state(position))

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import WSCloseCode
 from playwright.async_api import Page, expect
 
+from server.queue.models import PatientDetails
 from server.ws.hub import Hub
 from signaling.client import AgentBot
 from tests.browser.conftest import DESKTOP, Parties, eventually
@@ -142,3 +143,40 @@ async def test_declined_offer_goes_to_the_next_agent(parties: Parties, live_desk
     await expect(first.page.locator("#offer-panel")).to_be_hidden()
     for party in (patient, first, second):
         party.check()
+
+
+@pytest.mark.timeout(60)
+async def test_an_estimate_that_goes_up_says_why(parties: Parties, live_desk: LiveDesk) -> None:
+    """Two agents in calls, then one goes away: the range the patient sees grows, and the
+    page says why in plain words, inside the polite live region."""
+    engine = live_desk.desk.engine
+    # The queue's history: calls of 5 minutes with 30 s of wrap-up.
+    await engine.redis.hset(engine.keys.stats("appointments"), mapping={
+        "aht_ms": 300_000, "awt_ms": 30_000,
+    })  # fmt: skip
+    for aid, pid in (("a_est1", "p_est1"), ("a_est2", "p_est2")):
+        await engine.agent_signin(aid, "Agent", ["appointments"], ["en"])
+        await engine.join(
+            pid, "appointments", PatientDetails(name="Earlier", reason="", language="en")
+        )
+        offer = await engine.set_status(aid, "available")
+        assert offer is not None
+        await engine.accept(aid, offer.token)
+    patient = await parties.open("/p#token=" + live_desk.invite())
+    await join(patient.page, "Ana")
+    estimate = patient.page.locator("#queue-estimate")
+    why = patient.page.locator("#queue-estimate-why")
+    await expect(estimate).to_have_text("Expected wait: 1 to 5 minutes.")
+    await expect(why).to_be_hidden()
+    await engine.finish("a_est2")
+    await engine.set_status("a_est2", "away", "break")
+    # The next refresh (every few seconds) brings the new, longer range and why. (The
+    # short call a_est2 just ended pulls the average call down a little: 9 or 10.)
+    longer = re.compile(r"Expected wait: 1 to (9|10) minutes\.")
+    await expect(estimate).to_have_text(longer, timeout=15_000)
+    await expect(why).to_have_text(
+        "The wait is longer than we said before: fewer people are answering now."
+    )
+    live = patient.page.locator("#queue-place[aria-live='polite'] #queue-estimate-why")
+    await expect(live).to_have_count(1)
+    patient.check()

@@ -3,31 +3,21 @@
 -- ARGV: prefix, queues (comma list of every queue of the desk), then pids
 -- Returns per pid: {state, queue, position (1-based, 0 if not queued),
 --                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket,
---                   callback_mode, returning, ahead_shared, callback_slot, waited_ms}
+--                   callback_mode, returning, callback_slot, waited_ms, shown}
+-- shown: what the patient was last told (estimate_shown.lua), as
+-- "known:low:high:why:staffed:place", empty when nothing yet.
 -- waited_ms: since the patient joined (by Redis time), for the waiting room's clock.
--- ahead_shared: patients of OTHER queues ahead of this one (lower score) who will
--- be served by agents this queue shares, weighted by the share of those queues'
--- agents who also serve this one. Tickets are desk-wide, so an agent serving two
--- queues takes the earlier patient of either: the estimate must count them.
-local queues = split(ARGV[2])
+-- The wait estimate comes from desk_now.lua and server/queue/forecast.py.
 local now = now_ms()
 local out = {}
-local seen = {}
-local overlap = {}
 
--- Share of queue b's staffed agents who also staff queue a (0 when b is unstaffed).
-local function shared(a, b)
-  local key = a .. '|' .. b
-  if overlap[key] == nil then
-    local others = redis.call('SCARD', kstaffed(b))
-    if others == 0 then
-      overlap[key] = 0
-    else
-      overlap[key] = #redis.call('SINTER', kstaffed(a), kstaffed(b)) / others
-    end
-  end
-  return overlap[key]
+local function shown(precord)
+  local est = hget(precord, 'est')
+  if not est then return '' end
+  return table.concat({est, hget(precord, 'est_why') or '', hget(precord, 'est_staffed') or '0',
+                       hget(precord, 'est_place') or '0'}, ':')
 end
+local seen = {}
 
 for i = 3, #ARGV do
   local pid = ARGV[i]
@@ -35,19 +25,9 @@ for i = 3, #ARGV do
   local state = hget(precord, 'state') or ''
   local q = hget(precord, 'queue') or ''
   local position = 0
-  local ahead_shared = 0
   if QUEUED[state] then
     local rank = redis.call('ZRANK', kq(q), pid)
     if rank then position = rank + 1 end
-    local score = hget(precord, 'score')
-    for _, other in ipairs(queues) do
-      if other ~= q and score then
-        local share = shared(q, other)
-        if share > 0 then
-          ahead_shared = ahead_shared + share * redis.call('ZCOUNT', kq(other), '-inf', '(' .. score)
-        end
-      end
-    end
   end
   local info = seen[q]
   if not info and q ~= '' then
@@ -60,8 +40,9 @@ for i = 3, #ARGV do
   info = info or {0, 0, 0, '0', '0'}
   out[#out + 1] = {state, q, position, info[1], info[2], info[3], info[4], info[5],
                    hget(precord, 'ticket') or '', hget(precord, 'callback_mode') or '',
-                   hget(precord, 'returning') or '0', tostring(ahead_shared),
+                   hget(precord, 'returning') or '0',
                    hget(precord, 'callback_slot') or '0',
-                   tostring(math.max(0, now - tonumber(hget(precord, 'joined_at') or now)))}
+                   tostring(math.max(0, now - tonumber(hget(precord, 'joined_at') or now))),
+                   shown(precord)}
 end
 return out

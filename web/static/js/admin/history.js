@@ -5,7 +5,8 @@
 // has a table of the same data under "Show the data as a table". The time axis runs
 // from the first sample to now (at least a quarter hour, at most the six hours asked
 // for), so a desk that started minutes ago does not have its data squeezed to the
-// right edge; the heading says the span.
+// right edge; the heading says the span. Under them, how the last day's wait estimates
+// held up per queue (median error, share of waits inside the range shown).
 
 import { messageOf, requestJson } from "../lib/api.js";
 import { byId, fillSelect, make, setText } from "../lib/dom.js";
@@ -26,6 +27,16 @@ const MIN_SPAN_MS = 15 * 60_000;
  * @property {number} until  ms (set to when it was read)
  * @property {Record<string, number[]>} [waits]
  * @property {number[]} [wait_buckets_s]  the buckets' upper bounds
+ * @property {Record<string, Accuracy>} [accuracy]  the last day's wait estimates, per queue
+ */
+/**
+ * How the wait estimates shown at join held up (calls answered in the last 24 hours).
+ * @typedef {object} Accuracy
+ * @property {number} answered
+ * @property {number} median_error_s
+ * @property {number} median_wait_s
+ * @property {number} relative_error  median error over median wait
+ * @property {number} inside_range  share of waits inside the range shown
  */
 /** @typedef {{name: string, points: number[][]}} Series */
 
@@ -145,6 +156,7 @@ export class HistoryCharts {
     this.fillQueues();
     this.drawWaiting();
     this.drawWaits();
+    this.drawAccuracy();
     this.drawUpdated();
   }
 
@@ -182,7 +194,40 @@ export class HistoryCharts {
     this.fillQueues();
     this.drawWaiting();
     this.drawWaits();
+    this.drawAccuracy();
     this.drawUpdated();
+  }
+
+  /** The last day's estimate accuracy: a row per queue. */
+  drawAccuracy() {
+    const accuracy = this.loaded.accuracy || {};
+    const percent = (/** @type {number} */ share) => `${Math.round(share * 100)}%`;
+    /** @type {[string, ...(string | number)[]][]} */
+    const rows = Object.entries(accuracy).map(([queue, a]) => [
+      queue,
+      a.answered,
+      duration(a.median_error_s),
+      percent(a.relative_error),
+      percent(a.inside_range),
+    ]);
+    const box = byId("accuracy-table");
+    if (!rows.length) {
+      box.replaceChildren(make("p", { text: t("admin.accuracy.none"), className: "hint" }));
+      return;
+    }
+    box.replaceChildren(
+      table(
+        t("admin.accuracy.caption"),
+        [
+          t("staff.queue"),
+          t("admin.accuracy.answered"),
+          t("admin.accuracy.median_error"),
+          t("admin.accuracy.relative_error"),
+          t("admin.accuracy.inside"),
+        ],
+        rows,
+      ),
+    );
   }
 
   drawWaiting() {

@@ -56,7 +56,13 @@
 
 /** @typedef {{type: "error", code: string, message: string, ref?: string}} ErrorMessage */
 
-/** @typedef {{known: boolean, low_minutes: number, high_minutes: number}} Estimate */
+/**
+ * The wait estimate: unknown (`known` false) with a `reason` (nobody_staffed,
+ * not_measured, beyond_range); `why` says why it went up (fewer_agents, moved_back,
+ * calls_longer).
+ * @typedef {{known: boolean, low_minutes: number, high_minutes: number,
+ *   reason?: string, why?: string}} Estimate
+ */
 
 /**
  * Where a patient stands (queue.state).

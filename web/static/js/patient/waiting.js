@@ -3,7 +3,8 @@
 // happening now, messages from the desk, "leave the queue". Call-backs are in
 // callback.js, self-help in selfhelp.js, the assistant in assistant.js.
 // The place and estimate sit in a polite live region and change only when their text
-// changes, so a screen reader announces real news, not every push.
+// changes, so a screen reader announces real news, not every push. An estimate that
+// went up comes with why, in the same region (docs/queue.md).
 
 import { byId, clock, make, show, timeOfDay } from "../lib/dom.js";
 import { render, t } from "../lib/i18n.js";
@@ -25,13 +26,32 @@ const CALLBACK_DUE_KEYS = {
   missed: "waiting.status.ring_missed",
 };
 
+const WHY_UP = ["fewer_agents", "moved_back", "calls_longer"];
+
+/**
+ * Why the estimate went up since the patient was last told, in plain words (a
+ * catalogue key), or null when it did not.
+ * @param {import("../lib/protocol.js").Estimate | undefined} estimate
+ * @returns {string | null}
+ */
+export function whyKey(estimate) {
+  const why = estimate?.why || "";
+  return WHY_UP.includes(why) ? `waiting.why.${why}` : null;
+}
+
 /**
  * The words of an estimate: a catalogue key and its parameters.
  * @param {import("../lib/protocol.js").Estimate | undefined} estimate
  * @returns {[string, import("../lib/i18n.js").Params]}
  */
 export function estimateKey(estimate) {
-  if (!estimate || !estimate.known) return ["waiting.estimate_unknown", {}];
+  if (!estimate || !estimate.known) {
+    const reason = estimate?.reason;
+    if (reason === "not_measured" || reason === "beyond_range") {
+      return [`waiting.estimate_unknown_${reason}`, {}];
+    }
+    return ["waiting.estimate_unknown", {}];
+  }
   const low = estimate.low_minutes;
   const high = estimate.high_minutes;
   if (high <= 1) return ["waiting.estimate_soon", {}];
@@ -53,6 +73,7 @@ export class WaitingRoom {
     this.waitedTimer = 0;
     this.position = byId("queue-position");
     this.estimate = byId("queue-estimate");
+    this.why = byId("queue-estimate-why");
     this.status = byId("queue-status");
     this.leaveConfirm = byId("leave-confirm");
 
@@ -89,8 +110,10 @@ export class WaitingRoom {
     if (queued && state.state !== "on_hold") {
       const [key, params] = estimateKey(state.estimate);
       render(this.estimate, key, params);
+      render(this.why, whyKey(state.estimate));
     } else {
       render(this.estimate, null);
+      render(this.why, null);
     }
     show(byId("queue-place"), queued);
     this.showWaited(state);
