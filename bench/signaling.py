@@ -7,18 +7,20 @@ Figures are printed beside the floor measured in the same run; nothing is assert
 target is reported as MET or NOT MET. Everything runs on loopback: a throwaway
 ``redis-server``, real ``videodesk serve`` processes (``tests.support.processes``) and, for
 the floor, a minimal aiohttp relay that this module also contains (``--floor-server``).
-Every server is a subprocess; the clients (the headless bots of ``signaling/client.py``)
-run in this process, so the floor and the desk are driven by the same client code in the
-same arrangement. Every process started here is stopped before the run ends.
+Every server is a subprocess; the clients (bench/loadgen.py's raw sockets for the relay,
+the headless bots of ``signaling/client.py`` for media and memory) drive the floor and the
+desk alike, in the same arrangement. Every process started here is stopped before the run ends.
 
-(a) floor: an aiohttp app that forwards each text frame of a socket, unparsed, to the
-    socket paired with it (pairing from the first ``auth`` message; it answers ``welcome``
-    and nothing else). Across processes: two such apps joined by Redis PUBLISH/SUBSCRIBE.
-(b) the Redis transports alone (pub/sub, a stream with XADD / XREAD BLOCK, and the desk's
+(a) the Redis transports alone (pub/sub, a stream with XADD / XREAD BLOCK, and the desk's
     Relay) between this process and a reader subprocess, and what each loses while the
-    reader's connection is down; then ``call.chat`` round trips through the desk (patient →
-    desk → agent, whose bot echoes the text back → desk → patient) at 1 pair and at many
-    pairs × 5 messages/s, on one process and across two.
+    reader's connection is down.
+(b) the relay under load (bench/relaybench.py): ``call.chat`` round trips patient → server
+    → agent, who echoes → server → patient, driven by bench/loadgen.py (worker processes of
+    raw WebSockets, open loop), through the floor and the desk, on one process and across
+    two. The floor is an aiohttp app (``--floor-server``) that forwards each text frame,
+    unparsed, to the socket paired with it (pairing from the first ``auth`` message; it
+    answers ``welcome`` and nothing else); across processes two of them are joined by Redis
+    streams, batched per event-loop turn, the way the desk's relay crosses processes.
 (c) agent accept → first remote video frame with real aiortc media (ICE on 127.0.0.1).
 (d) server RSS per idle waiting patient, with thousands of raw WebSockets.
 
@@ -30,12 +32,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import math
 import os
 import platform
-import random
 import resource
 import signal
 import subprocess
@@ -63,7 +63,7 @@ from server.core.settings import Settings
 from server.core.store import connect
 from signaling.client import AgentBot, Bot, ClientError, PatientBot, Timings
 from signaling.messages import MAX_MESSAGE_BYTES
-from signaling.relay import INBOX_MAXLEN, Relay, RelayKeys
+from signaling.relay import INBOX_MAXLEN, Message, Relay, RelayKeys
 from tests.support.processes import LOG_DIR, ServerProcess
 from tests.support.redis_server import RedisServer
 
@@ -74,37 +74,25 @@ DESK = "bench"
 ISSUER = "videodesk"
 QUEUES = tuple(f"q{i:02d}" for i in range(20))
 CHAT_QUEUES = QUEUES[:4]
-PAD = "x" * 52  # a chat text is a 12-digit id and this: 64 characters
 # Sockets per loopback source address. The desk admits 200 sockets per client address,
 # but only 10 per address and process that have not signed in yet
 # (VIDEODESK_MAX_UNAUTHENTICATED_PER_ADDRESS): the set-up opens 25 at once, so with more
 # than 10 on one address the rest got HTTP 429 and most pairs were never made.
 SOCKETS_PER_ADDRESS = 8
-TARGET_RATIO = 1.5
 TARGET_FIRST_FRAME_MS = 300.0
 TARGET_SOCKET_KIB = 40.0
 TRANSPORT_CHANNEL = "bench:transport:channel"
 TRANSPORT_STREAM = "bench:transport:stream"
 TRANSPORT_DESK = "bench-transport"
 TRANSPORT_PARTICIPANT = "p_bench_reader"
-PARTS = ("transports", "chat", "media", "memory")
+PARTS = ("transports", "relay", "media", "memory", "fanout")
 IN_FLIGHT = 48  # transport sends in flight at most (the desk's pool has 64 connections)
-DRAIN_S = 2.0  # after sending stops, wait at most this long for the last echoes
 
 
 @dataclass(frozen=True, slots=True)
 class Budget:
     """How much of everything a run does."""
 
-    pairs: int  # pairs at load
-    pair_rate: float  # chat messages per second per pair at load
-    single_rate: float  # chat messages per second with one pair
-    single_s: float  # seconds measured per round with one pair
-    single_rounds: int  # floor and desk alternate this many times with one pair
-    load_s: float  # seconds measured per round at load
-    load_rounds: int
-    warmup_s: float
-    setup_s: float  # at most this long setting up the pairs of one arrangement
     transport_idle: int  # messages sent one at a time
     transport_rate: float
     transport_s: float
@@ -117,15 +105,6 @@ class Budget:
 
 
 FULL = Budget(
-    pairs=500,
-    pair_rate=5.0,
-    single_rate=15.0,
-    single_s=3.0,
-    single_rounds=2,
-    load_s=4.0,
-    load_rounds=2,
-    warmup_s=0.5,
-    setup_s=25.0,
     transport_idle=200,
     transport_rate=2500.0,
     transport_s=2.0,
@@ -137,15 +116,6 @@ FULL = Budget(
     settle_s=2.5,
 )
 QUICK = Budget(
-    pairs=50,
-    pair_rate=5.0,
-    single_rate=15.0,
-    single_s=2.0,
-    single_rounds=1,
-    load_s=2.0,
-    load_rounds=1,
-    warmup_s=0.5,
-    setup_s=8.0,
     transport_idle=100,
     transport_rate=2500.0,
     transport_s=1.0,
@@ -322,10 +292,14 @@ def kill_all(children: Iterable[ServerProcess]) -> None:
 
 # -- (a) the floor relay (runs in its own process) --------------------------------------------
 class FloorRelay:
-    """Forward every text frame to the paired socket, unparsed; across processes by PUBLISH.
+    """Forward every text frame to the paired socket, unparsed; across processes by a Redis
+    stream per process, as the desk crosses processes (server/ws: signaling/relay.py).
 
     The only message it reads is the first (``auth``: the token names the pair, the role
-    the side); it answers ``welcome`` so the desk's bots connect to it unchanged.
+    the side); it answers ``welcome`` so the desk's clients connect to it unchanged. Frames
+    for the other process are batched per event-loop turn (one pipelined round of XADDs) and
+    read back many at a time (XREAD BLOCK COUNT): the least work a stream relay can do, with
+    no routes, ids or checks.
     """
 
     def __init__(self, redis_url: str | None, channel: str, peer_channel: str) -> None:
@@ -333,7 +307,9 @@ class FloorRelay:
         self.redis_url = redis_url
         self.channel = channel
         self.peer_channel = peer_channel
-        self.publisher = Redis.from_url(redis_url, decode_responses=True) if redis_url else None
+        self.publisher = Redis.from_url(redis_url) if redis_url else None
+        self.outgoing: list[bytes] = []
+        self.flushing: asyncio.Task[None] | None = None
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -364,20 +340,37 @@ class FloorRelay:
         if target is not None:
             await target.send_str(data)
         elif self.publisher is not None:
-            await self.publisher.publish(self.peer_channel, f"{peer} {data}")
+            self.outgoing.append(f"{peer} {data}".encode())
+            if self.flushing is None or self.flushing.done():
+                self.flushing = asyncio.create_task(self.flush())
+
+    async def flush(self) -> None:
+        assert self.publisher is not None
+        await asyncio.sleep(0)  # whatever else this turn of the loop forwards joins the batch
+        while self.outgoing:
+            batch, self.outgoing = self.outgoing, []
+            async with self.publisher.pipeline(transaction=False) as pipe:
+                for item in batch:
+                    pipe.xadd(self.peer_channel, {"m": item}, maxlen=INBOX_MAXLEN, approximate=True)
+                await pipe.execute()
 
     async def subscribe(self) -> None:
         if self.redis_url is None:
             return
-        client = Redis.from_url(self.redis_url, decode_responses=True)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(self.channel)
-        async for item in pubsub.listen():
-            if item.get("type") == "message":
-                key, _, data = str(item["data"]).partition(" ")
-                target = self.sockets.get(key)
-                if target is not None and not target.closed:
-                    await target.send_str(data)
+        client = Redis.from_url(self.redis_url, socket_timeout=None)  # XREAD BLOCK holds it
+        cursor: str | bytes = "$"
+        while True:
+            # RESP2 reply: [[stream, [(id, fields), ...]], ...] (bytes: no decoding)
+            replies: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = (
+                await client.xread({self.channel: cursor}, count=1000, block=2000)  # type: ignore[assignment]
+            )
+            for _, entries in replies or []:
+                for entry_id, fields in entries:
+                    cursor = entry_id
+                    key, _, data = fields[b"m"].partition(b" ")
+                    target = self.sockets.get(key.decode())
+                    if target is not None and not target.closed:
+                        await target.send_frame(data, aiohttp.WSMsgType.TEXT)
 
     async def close_all(self, app: web.Application) -> None:
         for ws in list(self.sockets.values()):
@@ -426,42 +419,6 @@ def bound_session(source: str) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0), limit=0))
 
 
-class Probe:
-    """Send times of chat texts still in flight, and the round trips of one window."""
-
-    def __init__(self) -> None:
-        self.pending: dict[str, int] = {}
-        self.rtt_ns: list[int] = []
-        self.window = (0, 0)
-        self.sent_in_window = 0
-        self._ids = itertools.count()
-
-    def open_window(self, start_ns: int, end_ns: int) -> None:
-        self.pending.clear()
-        self.rtt_ns = []
-        self.sent_in_window = 0
-        self.window = (start_ns, end_ns)
-
-    def _inside(self, sent_ns: int) -> bool:
-        return self.window[0] <= sent_ns < self.window[1]
-
-    def stamp(self) -> str:
-        text = f"{next(self._ids):012d}{PAD}"
-        now = time.perf_counter_ns()
-        self.pending[text] = now
-        if self._inside(now):
-            self.sent_in_window += 1
-        return text
-
-    def arrived(self, text: str) -> None:
-        sent = self.pending.pop(text, None)
-        if sent is not None and self._inside(sent):
-            self.rtt_ns.append(time.perf_counter_ns() - sent)
-
-    def outstanding(self) -> int:
-        return sum(1 for sent in self.pending.values() if self._inside(sent))
-
-
 class BoundBot(Bot):
     """A bot whose sockets leave from a given loopback address."""
 
@@ -487,46 +444,6 @@ class BoundBot(Bot):
         if self._http is not None:
             await self._http.close()
         self._reader, self._ws, self._http = None, None, None
-
-
-class EchoPatient(BoundBot, PatientBot):
-    """A patient that times the round trip of each chat text it sent."""
-
-    def __init__(self, url: str, token: str, probe: Probe, source: str) -> None:
-        super().__init__(url, token, source=source, use_cookie=False, media=False)
-        self.probe = probe
-
-    async def on_message(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "call.chat":
-            self.probe.arrived(str(message.get("text", "")))
-            return
-        await super().on_message(message)
-
-    async def join_call(self, queue: str) -> None:
-        await self.connect()
-        await self.join(name=f"Bench {queue}")
-        await self.next("call.started", timeout=30)
-
-
-class EchoAgent(BoundBot, AgentBot):
-    """An agent that accepts every offer and sends every chat text straight back."""
-
-    def __init__(self, url: str, token: str, source: str) -> None:
-        super().__init__(url, token, source=source, use_cookie=False, media=False, auto_accept=True)
-
-    async def on_message(self, message: dict[str, Any]) -> None:
-        # The floor relays the patient's own message (no "from"); the desk adds "from".
-        if message.get("type") == "call.chat" and message.get("from", "patient") == "patient":
-            with contextlib.suppress(ClientError, ConnectionError, RuntimeError):
-                await self.send("call.chat", text=str(message.get("text", "")))
-            return
-        await super().on_message(message)
-
-    async def become_available(self) -> None:
-        await self.connect()
-        mark = len(self.received)
-        await self.available()
-        await self.next("agent.state", after=mark, state="available")
 
 
 class BoundPatient(BoundBot, PatientBot):
@@ -573,260 +490,6 @@ class Minter:
         await self._client.aclose()
 
 
-# -- (b) chat round trips --------------------------------------------------------------------------
-@dataclass
-class ChatRun:
-    """Round trips of one relay at one pair count, over all rounds."""
-
-    pairs: int = 0
-    rate: float = 0.0
-    rtt_ns: list[int] = field(default_factory=list)
-    sent: int = 0
-    lost: int = 0
-    errors: int = 0
-    error_codes: dict[str, int] = field(default_factory=dict)
-    wall_s: float = 0.0
-    cpu_s: dict[str, float] = field(default_factory=dict)
-
-    def cpu_share(self, name: str) -> float:
-        return self.cpu_s.get(name, 0.0) / self.wall_s if self.wall_s else math.nan
-
-    def sent_rate(self) -> float:
-        return self.sent / self.wall_s if self.wall_s else math.nan
-
-    def servers_share(self) -> float:
-        return self.cpu_share("server1") + self.cpu_share("server2")
-
-    def server_us_per_relay(self) -> float:
-        """Server CPU per message relayed: the texts sent, and the echoes of those that
-        made the round trip."""
-        used = self.cpu_s.get("server1", 0.0) + self.cpu_s.get("server2", 0.0)
-        relayed = self.sent + len(self.rtt_ns)
-        return used * 1e6 / relayed if relayed else math.nan
-
-
-async def chatter(bot: EchoPatient, probe: Probe, rate: float, stop: float, phase: float) -> None:
-    """Send chat texts at ``rate`` until ``stop``; never in a burst to catch up."""
-    period = 1.0 / rate
-    due = time.monotonic() + phase * period
-    while due < stop:
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        text = probe.stamp()
-        try:
-            await bot.send("call.chat", text=text)
-        except (ClientError, ConnectionError, RuntimeError):
-            return
-        due = max(due + period, time.monotonic() - period)
-
-
-async def measure_chat(
-    run: ChatRun,
-    patients: Sequence[EchoPatient],
-    bots: Sequence[Bot],
-    probe: Probe,
-    rate: float,
-    seconds: float,
-    warmup: float,
-    pids: dict[str, int],
-) -> None:
-    """Every patient chats at ``rate``; round trips of texts sent in the window count."""
-    for bot in bots:
-        bot.received.clear()
-    errors = {id(bot): len(bot.errors) for bot in bots}
-    start_ns = time.perf_counter_ns() + int(warmup * 1e9)
-    probe.open_window(start_ns, start_ns + int(seconds * 1e9))
-    stop = time.monotonic() + warmup + seconds
-    rng = random.Random(len(patients))
-
-    async def meter() -> tuple[float, dict[str, float]]:
-        await asyncio.sleep(warmup)
-        cpu = CpuMeter(pids)
-        await asyncio.sleep(max(0.0, stop - time.monotonic()))
-        return cpu.stop()
-
-    metering = asyncio.create_task(meter())
-    await asyncio.gather(*(chatter(p, probe, rate, stop, rng.random()) for p in patients))
-    wall, used = await metering
-    deadline = time.monotonic() + DRAIN_S
-    while probe.outstanding() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    run.pairs, run.rate = len(patients), rate
-    run.rtt_ns.extend(probe.rtt_ns)
-    run.sent += probe.sent_in_window
-    run.lost += probe.outstanding()
-    for bot in bots:
-        for error in bot.errors[errors[id(bot)] :]:
-            code = str(error.get("code"))
-            run.error_codes[code] = run.error_codes.get(code, 0) + 1
-            run.errors += 1
-    run.wall_s += wall
-    for name, value in used.items():
-        run.cpu_s[name] = run.cpu_s.get(name, 0.0) + value
-    probe.pending.clear()
-
-
-@dataclass
-class Side:
-    """One relay's bots in an arrangement."""
-
-    name: str
-    patient_url: str
-    agent_url: str
-    probe: Probe = field(default_factory=Probe)
-    patients: list[EchoPatient] = field(default_factory=list)
-    bots: list[BoundBot] = field(default_factory=list)
-    failed: int = 0
-
-
-def in_call(bot: Bot) -> Callable[[], bool]:
-    return lambda: bool(bot.call_id)
-
-
-async def desk_pairs(
-    side: Side, count: int, minter: Minter, sources: SourceAddresses, deadline: float
-) -> None:
-    """Pairs in calls through the protocol: agents go available, then patients join and
-    are offered to them (auto-accept), in batches until ``count`` or the deadline."""
-    batch = 50
-    while len(side.patients) < count and time.monotonic() < deadline:
-        size = min(batch, count - len(side.patients))
-        first = len(side.bots)
-        agents = [
-            EchoAgent(side.agent_url, minter.agent(f"Agent {first + i}"), sources.next())
-            for i in range(size)
-        ]
-        side.bots.extend(agents)
-        results = await bounded((agent.become_available() for agent in agents), 25)
-        ready = [
-            a for a, r in zip(agents, results, strict=True) if not isinstance(r, BaseException)
-        ]
-        patients = [
-            EchoPatient(
-                side.patient_url,
-                minter.invite(f"Patient {first + i}", CHAT_QUEUES[i % len(CHAT_QUEUES)]),
-                side.probe,
-                sources.next(),
-            )
-            for i in range(len(ready))
-        ]
-        side.bots.extend(patients)
-        queues = [CHAT_QUEUES[i % len(CHAT_QUEUES)] for i in range(len(patients))]
-        await bounded((p.join_call(q) for p, q in zip(patients, queues, strict=True)), 25)
-        await bounded((a.wait_for(in_call(a), 20, "call.started") for a in ready), 100)
-        in_calls = [p for p in patients if p.call_id]
-        side.failed += size - len(in_calls)
-        side.patients.extend(in_calls)
-
-
-async def floor_pairs(side: Side, count: int, sources: SourceAddresses) -> None:
-    first = len(side.bots) // 2
-    patients = [
-        EchoPatient(side.patient_url, f"pair{first + i}", side.probe, sources.next())
-        for i in range(count)
-    ]
-    agents = [EchoAgent(side.agent_url, f"pair{first + i}", sources.next()) for i in range(count)]
-    side.bots.extend(patients)
-    side.bots.extend(agents)
-    results = await bounded((bot.connect() for bot in [*agents, *patients]), 50)
-    side.failed += sum(1 for r in results if isinstance(r, BaseException))
-    side.patients.extend(p for p in patients if p.connected)
-
-
-@dataclass
-class Arrangement:
-    name: str
-    floor_label: str
-    floor: dict[int, ChatRun] = field(default_factory=dict)
-    desk: dict[int, ChatRun] = field(default_factory=dict)
-    setup_s: float = 0.0
-    setup_failed: int = 0
-    wanted_pairs: int = 0
-
-
-async def chat_arrangement(
-    cross: bool, budget: Budget, redis: RedisServer, minter: Minter
-) -> Arrangement:
-    """Floor and desk alternate: 1 pair, then as many pairs as could be set up."""
-    result = Arrangement(
-        "across processes" if cross else "same process",
-        "2 floor processes + Redis pub/sub" if cross else "1 floor process",
-        wanted_pairs=budget.pairs,
-    )
-    sources = SourceAddresses()
-    with ExitStack() as stack:
-        env = desk_env(redis.url)
-        d1 = ServerProcess("bench-desk1", env)
-        d2 = ServerProcess("bench-desk2", env) if cross else d1
-        if cross:
-            f1: ServerProcess = FloorProcess(
-                "bench-floor1",
-                ["--redis-url", redis.url, "--channel", "floor:1", "--peer-channel", "floor:2"],
-            )
-            f2: ServerProcess = FloorProcess(
-                "bench-floor2",
-                ["--redis-url", redis.url, "--channel", "floor:2", "--peer-channel", "floor:1"],
-            )
-        else:
-            f1 = f2 = FloorProcess("bench-floor")
-        await start_all(stack, *{d1: None, d2: None, f1: None, f2: None})
-        floor = Side("floor", f1.url, f2.url)
-        desk = Side("videodesk", d1.url, d2.url)
-        floor_pids = {"server1": pid_of(f1), "redis": pid_of(redis)}
-        desk_pids = {"server1": pid_of(d1), "redis": pid_of(redis)}
-        if cross:
-            floor_pids["server2"] = pid_of(f2)
-            desk_pids["server2"] = pid_of(d2)
-        try:
-            await desk_pairs(desk, 1, minter, sources, time.monotonic() + 30)
-            await floor_pairs(floor, 1, sources)
-            result.floor[1], result.desk[1] = ChatRun(), ChatRun()
-            for _ in range(budget.single_rounds):
-                for runs, side, pids in (
-                    (result.floor, floor, floor_pids),
-                    (result.desk, desk, desk_pids),
-                ):
-                    await measure_chat(
-                        runs[1],
-                        side.patients[:1],
-                        side.bots,
-                        side.probe,
-                        budget.single_rate,
-                        budget.single_s,
-                        budget.warmup_s,
-                        pids,
-                    )
-            began = time.monotonic()
-            await desk_pairs(desk, budget.pairs, minter, sources, began + budget.setup_s)
-            result.setup_s = time.monotonic() - began
-            result.setup_failed = desk.failed
-            count = len(desk.patients)
-            await floor_pairs(floor, count - len(floor.patients), sources)
-            await asyncio.sleep(1.0)  # whatever the set-up set off (pushes, panels) settles
-            result.floor[count], result.desk[count] = ChatRun(), ChatRun()
-            for _ in range(budget.load_rounds):
-                for runs, side, pids in (
-                    (result.floor, floor, floor_pids),
-                    (result.desk, desk, desk_pids),
-                ):
-                    await measure_chat(
-                        runs[count],
-                        side.patients,
-                        side.bots,
-                        side.probe,
-                        budget.pair_rate,
-                        budget.load_s,
-                        budget.warmup_s,
-                        pids,
-                    )
-        finally:
-            kill_all((d1, d2, f1, f2))
-            await abort_all(floor.bots + desk.bots)
-    await flush(redis)
-    return result
-
-
 async def flush(redis: RedisServer) -> None:
     client = Redis.from_url(redis.url)
     try:
@@ -844,63 +507,7 @@ def times(value: float, digits: int) -> str:
     return "n/a" if math.isnan(value) else f"{value:.{digits}f}x"
 
 
-def print_chat(arrangements: Sequence[Arrangement]) -> list[str]:
-    print(
-        "\n(b) call.chat round trip: patient → server → agent, whose bot echoes the text →"
-        " server → patient\n    (64-character text; timed from the patient's send to the"
-        f" echo's arrival; 'lost' = no echo within {DRAIN_S:.0f} s of the end;\n    sent/s ="
-        " texts the patients sent per second; CPU in % of one core over the measured window:"
-        "\n    this client process, the relay's server process(es), redis-server and everything"
-        " else on the machine;\n    srv_us = server CPU per relayed message)"
-    )
-    print(
-        f"{'arrangement':<17}{'relay':<10}{'pairs':>6}{'sent/s':>7}{'sent':>7}{'lost':>7}"
-        f"{'err':>6}{'p50_ms':>9}{'p99_ms':>9}{'max_ms':>9}{'client':>7}{'server':>7}"
-        f"{'redis':>6}{'others':>7}{'srv_us':>7}"
-    )
-    verdicts: list[str] = []
-    codes: dict[str, int] = {}
-    for arr in arrangements:
-        for pairs in arr.desk:
-            for label, run in (("floor", arr.floor[pairs]), ("videodesk", arr.desk[pairs])):
-                for code, count in run.error_codes.items():
-                    codes[code] = codes.get(code, 0) + count
-                print(
-                    f"{arr.name:<17}{label:<10}{run.pairs:>6}{run.sent_rate():>7.0f}"
-                    f"{run.sent:>7}{run.lost:>7}{run.errors:>6}{ms(run.rtt_ns, 0.5):>9.2f}"
-                    f"{ms(run.rtt_ns, 0.99):>9.2f}{ms(run.rtt_ns, 1.0):>9.2f}"
-                    f"{run.cpu_share('client'):>7.0%}{run.servers_share():>7.0%}"
-                    f"{run.cpu_share('redis'):>6.0%}{run.cpu_share('others'):>7.0%}"
-                    f"{run.server_us_per_relay():>7.0f}"
-                )
-            floor_run, desk_run = arr.floor[pairs], arr.desk[pairs]
-            p50 = ratio(ms(desk_run.rtt_ns, 0.5), ms(floor_run.rtt_ns, 0.5))
-            p99 = ratio(ms(desk_run.rtt_ns, 0.99), ms(floor_run.rtt_ns, 0.99))
-            # A quiet floor can use less CPU than /proc counts (10 ms ticks): no ratio then.
-            cost = ratio(desk_run.server_us_per_relay(), floor_run.server_us_per_relay())
-            print(
-                f"{'':<17}{'ratio':<10}{'':>6}{'':>7}{'':>7}{'':>7}{'':>6}{times(p50, 2):>9}"
-                f"{times(p99, 2):>9}{'':>9}{'':>7}{'':>7}{'':>6}{'':>7}{times(cost, 1):>7}"
-            )
-            met = "NOT MEASURED" if math.isnan(p99) else "MET" if p99 <= TARGET_RATIO else "NOT MET"
-            verdicts.append(
-                f"target: p99 videodesk/floor <= {TARGET_RATIO}x, {arr.name}, {pairs} pair(s): "
-                f"{met} ({p99:.2f}x: {ms(desk_run.rtt_ns, 0.99):.2f} ms vs "
-                f"{ms(floor_run.rtt_ns, 0.99):.2f} ms)"
-            )
-    if codes:
-        print("error replies: " + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())))
-    for arr in arrangements:
-        count = max(arr.desk)
-        note = "" if count >= arr.wanted_pairs else f" (wanted {arr.wanted_pairs}: time budget)"
-        print(
-            f"{arr.name}: floor = {arr.floor_label}; videodesk: {count} pairs set up through the"
-            f" protocol in {arr.setup_s:.1f} s{note}, {arr.setup_failed} failed"
-        )
-    return verdicts
-
-
-# -- (b) Redis transports between two processes ---------------------------------------------
+# -- (a) Redis transports between two processes ---------------------------------------------
 TRANSPORTS = {
     "pubsub": "pub/sub: PUBLISH → SUBSCRIBE",
     "stream": "stream: XADD MAXLEN~ → XREAD BLOCK",
@@ -924,7 +531,7 @@ def relay_keys() -> RelayKeys:
     )
 
 
-async def no_local(participant: str, message: dict[str, Any]) -> bool:
+async def no_local(participant: str, message: Message) -> bool:
     return False
 
 
@@ -958,8 +565,8 @@ async def read_relay(got: Received, settings: Settings) -> None:
     redis = connect(settings)
     reader = connect(settings, max_connections=2, socket_timeout=None)
 
-    async def deliver(participant: str, message: dict[str, Any]) -> bool:
-        got.take(message)
+    async def deliver(participant: str, message: Message) -> bool:
+        got.take(message if isinstance(message, dict) else json.loads(message))
         return True
 
     relay = Relay(redis, reader, relay_keys(), "bench-reader", deliver)
@@ -1059,7 +666,7 @@ class TransportSender:
 
 
 def message(phase: str, seq: int) -> dict[str, Any]:
-    return {"phase": phase, "seq": seq, "t": time.monotonic_ns(), "text": PAD + PAD}
+    return {"phase": phase, "seq": seq, "t": time.monotonic_ns(), "text": "x" * 104}
 
 
 async def paced(sender: TransportSender, phase: str, rate: float, seconds: float) -> int:
@@ -1214,7 +821,7 @@ async def transports(budget: Budget, redis_url: str) -> list[TransportRun]:
 
 def print_transports(runs: Sequence[TransportRun]) -> None:
     print(
-        "\n(b) Redis transports alone, this process → a reader subprocess (JSON of about 170"
+        "\n(a) Redis transports alone, this process → a reader subprocess (JSON of about 170"
         " bytes;\n    latency = just before the send call → the reader has decoded it, on the"
         " shared monotonic clock)"
     )
@@ -1593,8 +1200,9 @@ async def run(budget: Budget, loop_name: str, file_limit: int, parts: set[str]) 
         )
         print(
             "every server is a subprocess (videodesk serve with REDIS_URL, or the floor relay of"
-            " this module);\nthe bots run in this process, and every relay is driven by the"
-            " same bot code",
+            " this module);\nthe floor and the desk are driven by the same clients:"
+            " bench/loadgen.py's worker processes for the relay, this process's bots for media"
+            " and memory",
             flush=True,
         )
         verdicts: list[str] = []
@@ -1603,13 +1211,15 @@ async def run(budget: Budget, loop_name: str, file_limit: int, parts: set[str]) 
             print_transports(await transports(budget, redis.url))
             return []
 
-        async def chat_part() -> list[str]:
-            return print_chat(
-                [
-                    await chat_arrangement(False, budget, redis, minter),
-                    await chat_arrangement(True, budget, redis, minter),
-                ]
-            )
+        async def relay_part() -> list[str]:
+            from bench.relaybench import relay_part  # it builds on this module's helpers
+
+            return await relay_part(budget is QUICK, redis, minter)
+
+        async def fanout_part() -> list[str]:
+            from bench.fanout import fanout_part
+
+            return await fanout_part(budget is QUICK, redis.url, pid_of(redis))
 
         async def media_part() -> list[str]:
             return print_media(await media(budget, redis, minter))
@@ -1619,9 +1229,10 @@ async def run(budget: Budget, loop_name: str, file_limit: int, parts: set[str]) 
 
         for name, part in (
             ("transports", transport_part),
-            ("chat", chat_part),
+            ("relay", relay_part),
             ("media", media_part),
             ("memory", memory_part),
+            ("fanout", fanout_part),
         ):
             if name not in parts:
                 continue

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -34,7 +35,24 @@ from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[str, dict[str, Any]], Awaitable[bool]]
+_encoder = msgspec.json.Encoder()
+_decode = msgspec.json.Decoder().decode
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """A message as JSON (text that UTF-8 cannot spell, a lone surrogate, with JSON's
+    escapes, as json.dumps writes it)."""
+    try:
+        return _encoder.encode(message)
+    except UnicodeEncodeError:
+        return json.dumps(message, separators=(",", ":")).encode("ascii")
+
+
+# What the relay carries: a message as a dict, or a *frame*: a message already encoded
+# once, as the recipient's socket will be sent it (the call messages relayed between the
+# two parties: nothing about them depends on which socket receives them).
+Message = dict[str, Any] | bytes
+Deliver = Callable[[str, Message], Awaitable[bool]]
 OnBroadcast = Callable[[dict[str, Any]], Awaitable[None]]
 
 INBOX_MAXLEN = 10_000
@@ -42,25 +60,40 @@ BROADCAST_MAXLEN = 10_000
 PROCESS_TTL = 15
 HEARTBEAT_INTERVAL = 5.0
 READ_BLOCK_MS = 5_000
-READ_COUNT = 200
+READ_COUNT = 1000
+BATCH = 500  # messages per script call at most
 SEEN_IDS = 20_000
 BACKOFF_CAP = 5.0
 
-# Look up the route and append to the right inbox in one step, so a route that
-# changes (the recipient reconnected to another process) is read and used
-# atomically. Returns 1 (queued), 0 (no route: not connected anywhere) or -1
-# (queued, but the route's process has not sent a heartbeat lately: it may be
-# gone, or Redis may just have restarted and lost the short-lived liveness key,
-# in which case the process will read the message as soon as it is back).
+# A batch of sends in one step: for each message (ARGV[5..], four values each: recipient,
+# message id, message, and "f" for a frame or "d" for a dict), look up the route and
+# append to that process's inbox, so a route that changes (the recipient reconnected to
+# another process) is read and used atomically, and messages keep their order. One result
+# per message: 1 (queued), 0 (no route: not connected anywhere) or -1 (queued, but the
+# route's process has not sent a heartbeat lately: it may be gone, or Redis may just have
+# restarted and lost the short-lived liveness key, in which case the process will read the
+# message as soon as it is back).
 _SEND = """#!lua
-local proc = redis.call('HGET', KEYS[1], ARGV[1])
-if not proc then return 0 end
-local inbox = ARGV[4] .. proc
-redis.call('XADD', inbox, 'MAXLEN', '~', ARGV[6], '*', 'to', ARGV[1], 'mid', ARGV[2],
-           'msg', ARGV[3])
-redis.call('EXPIRE', inbox, ARGV[7])
-if redis.call('EXISTS', ARGV[5] .. proc) == 0 then return -1 end
-return 1
+local inbox_prefix, process_prefix = ARGV[1], ARGV[2]
+local maxlen, ttl = ARGV[3], ARGV[4]
+local results, alive, touched = {}, {}, {}
+for i = 5, #ARGV, 4 do
+  local proc = redis.call('HGET', KEYS[1], ARGV[i])
+  if not proc then
+    results[#results + 1] = 0
+  else
+    local inbox = inbox_prefix .. proc
+    redis.call('XADD', inbox, 'MAXLEN', '~', maxlen, '*', 'to', ARGV[i], 'mid', ARGV[i + 1],
+               'msg', ARGV[i + 2], 'as', ARGV[i + 3])
+    if not touched[inbox] then
+      redis.call('EXPIRE', inbox, ttl)
+      touched[inbox] = true
+      alive[proc] = redis.call('EXISTS', process_prefix .. proc) == 1
+    end
+    results[#results + 1] = alive[proc] and 1 or -1
+  end
+end
+return results
 """
 
 # Remove a route only if it still points at this process (the participant may
@@ -71,6 +104,17 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0
 """
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """A message waiting for the next batch, and whoever waits for its outcome."""
+
+    participant: str
+    mid: str
+    body: bytes
+    frame: bool  # delivered as it is, not decoded
+    done: asyncio.Future[bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +153,9 @@ class Relay:
         self._send = lua.register(redis, _SEND)
         self._detach = lua.register(redis, _DETACH)
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._outgoing: list[_Outgoing] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self.batches = 0  # script calls that carried sends (each one or many messages)
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = asyncio.Event()
         self.retries = 0
@@ -132,6 +179,9 @@ class Relay:
         ]
 
     async def stop(self) -> None:
+        if self._flushing is not None:  # what is being sent gets its chance to go
+            await asyncio.wait({self._flushing}, timeout=2.0)
+            await stop_task(self._flushing)
         for task in self._tasks:
             await stop_task(task)
         self._tasks = []
@@ -153,36 +203,60 @@ class Relay:
         await self._detach(keys=[self._keys.routes], args=[participant, self.process_id])
 
     # -- sending --------------------------------------------------------------
-    async def send(self, participant: str, message: dict[str, Any]) -> bool:
+    async def send(self, participant: str, message: Message) -> bool:
         """Deliver to the participant wherever they are connected.
 
         True when delivered here or queued for a live process; False when they
         are not connected anywhere or their process seems gone (the message is
         queued anyway in the second case). Raises RedisError when Redis cannot
         be reached, so the sender learns of it instead of losing the message.
+
+        A message for another process joins the batch of this turn of the event loop:
+        one script call carries them all (:meth:`_flush`), in the order they were sent.
         """
         if await self._deliver(participant, message):
             return True
-        mid = secrets.token_hex(8)
-        result = await self._send(
-            keys=[self._keys.routes],
-            args=[
-                participant,
-                mid,
-                json.dumps(message, separators=(",", ":")),
-                self._keys.inbox_prefix,
-                self._keys.process_prefix,
-                INBOX_MAXLEN,
-                PROCESS_TTL * 4,
-            ],
-        )
-        return int(result) == 1
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        frame = isinstance(message, bytes)
+        body = message if isinstance(message, bytes) else encode(message)
+        self._outgoing.append(_Outgoing(participant, secrets.token_hex(8), body, frame, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="relay-send")
+        return await done
+
+    async def _flush(self) -> None:
+        """Send what is waiting, a batch at a time (one batch in flight: order is kept)."""
+        await asyncio.sleep(0)  # whatever else this turn of the loop sends joins the batch
+        while self._outgoing:
+            batch, self._outgoing = self._outgoing[:BATCH], self._outgoing[BATCH:]
+            args: list[str | bytes | int] = [
+                self._keys.inbox_prefix, self._keys.process_prefix, INBOX_MAXLEN, PROCESS_TTL * 4
+            ]  # fmt: skip
+            for item in batch:
+                args += (item.participant, item.mid, item.body, "f" if item.frame else "d")
+            try:
+                results = await self._send(keys=[self._keys.routes], args=args)
+            except RedisError as exc:
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                continue
+            except BaseException as exc:  # cancelled (stopping): nobody waits forever
+                for item in [*batch, *self._outgoing]:
+                    if not item.done.done():
+                        item.done.set_exception(RedisError(f"relay stopped ({exc!r})"))
+                self._outgoing = []
+                raise
+            self.batches += 1
+            for item, result in zip(batch, results, strict=True):
+                if not item.done.done():
+                    item.done.set_result(int(result) == 1)
 
     async def broadcast(self, message: dict[str, Any]) -> None:
         """Send a notice to every process (including this one)."""
         await self._redis.xadd(
             self._keys.broadcast,
-            {"msg": json.dumps(message, separators=(",", ":"))},
+            {"msg": encode(message)},
             maxlen=BROADCAST_MAXLEN,
             approximate=True,
         )
@@ -227,27 +301,33 @@ class Relay:
 
     async def _handle(self, from_inbox: bool, fields: dict[str, str]) -> None:
         try:
-            message = json.loads(fields.get("msg", "{}"))
-        except ValueError:
+            if from_inbox:
+                await self._arrived(fields)
+            elif self._on_broadcast is not None:
+                notice = _decode(fields.get("msg", "{}"))
+                if isinstance(notice, dict):
+                    await self._on_broadcast(notice)
+        except msgspec.DecodeError:
             log.warning("relay: dropped an undecodable entry")
-            return
-        if not isinstance(message, dict):
-            return
-        try:
-            if not from_inbox:
-                if self._on_broadcast is not None:
-                    await self._on_broadcast(message)
-                return
-            mid = fields.get("mid", "")
-            if mid in self._seen:
-                return  # a retried XADD landed twice
-            self._seen[mid] = None
-            if len(self._seen) > SEEN_IDS:
-                self._seen.popitem(last=False)
-            await self._deliver(fields.get("to", ""), message)
         except Exception:
             # One bad delivery must never stop the reader for everyone else.
             log.exception("relay: delivery failed")
+
+    async def _arrived(self, fields: dict[str, str]) -> None:
+        """A message from another process: delivered once (a retried batch may land twice)."""
+        mid = fields.get("mid", "")
+        if mid in self._seen:
+            return
+        self._seen[mid] = None
+        if len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+        body = fields.get("msg", "{}")
+        if fields.get("as") == "f":  # a frame: passed on as it is
+            await self._deliver(fields.get("to", ""), body.encode())
+            return
+        message = _decode(body)
+        if isinstance(message, dict):
+            await self._deliver(fields.get("to", ""), message)
 
     async def _heartbeat_loop(self) -> None:
         while True:

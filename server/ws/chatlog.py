@@ -12,9 +12,7 @@ the last messages may be missing from the history (never from the conversation).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -53,7 +51,7 @@ class ChatLog:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[tuple[str, bytes]] = []
         self._append = lua.register(redis, _APPEND)
         self._flushing: asyncio.Task[None] | None = None
 
@@ -68,9 +66,9 @@ class ChatLog:
                 continue
         return history
 
-    def add(self, call_id: str, message: dict[str, Any]) -> None:
-        """Keep a chat message (written on the next pass of the event loop)."""
-        self._pending.append((call_id, json.dumps(message)))
+    def add(self, call_id: str, message: bytes) -> None:
+        """Keep a chat message, as it was relayed (``call.chat`` JSON), within FLUSH_DELAY."""
+        self._pending.append((call_id, message))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
@@ -78,7 +76,7 @@ class ChatLog:
         await asyncio.sleep(FLUSH_DELAY)
         while self._pending:
             batch, self._pending = self._pending, []
-            by_call: dict[str, list[str]] = {}
+            by_call: dict[str, list[bytes]] = {}
             for call_id, text in batch:
                 by_call.setdefault(call_id, []).append(text)
             keys = [self._keys.call_chat(call_id) for call_id in by_call]

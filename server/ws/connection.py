@@ -100,10 +100,14 @@ class Connection:
     async def send(self, message: dict[str, Any] | ServerMessage) -> bool:
         """Send a message (a struct, or its dict form); False (never an exception) if the
         socket is gone."""
+        return await self.send_frame(encode(message))
+
+    async def send_frame(self, data: bytes) -> bool:
+        """Send an encoded message as one text frame; False if the socket is gone."""
         if self.ws.closed:
             return False
         try:
-            await self.ws.send_frame(encode(message), WSMsgType.TEXT)
+            await self.ws.send_frame(data, WSMsgType.TEXT)
             return True
         except (ConnectionError, RuntimeError) as exc:
             log.debug("send to %s failed: %s", self.participant, type(exc).__name__)

@@ -16,6 +16,7 @@ from aiohttp import WSCloseCode
 
 from server.ws.connection import Connection
 from signaling.messages import error_message
+from signaling.relay import Message
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,18 @@ class Hub:
             p for p, conns in self._by_participant.items() if any(c.role == role for c in conns)
         ]
 
-    async def deliver(self, participant: str, message: dict[str, Any]) -> bool:
-        """Send to the participant's sockets on this process; False if there are none."""
+    async def deliver(self, participant: str, message: Message) -> bool:
+        """Send to the participant's sockets on this process; False if there are none.
+
+        A frame (bytes: a relayed call message, encoded once) goes to each socket as it
+        is; a dict passes through ``before_send`` first."""
         conns = self._by_participant.get(participant)
         if not conns:
             return False
+        if isinstance(message, bytes):
+            for conn in list(conns):
+                await conn.send_frame(message)
+            return True
         for conn in list(conns):
             sent = self._before_send(conn, message)
             if sent is not None:
