@@ -32,6 +32,9 @@ from server.records.writer import PERSONAL_TYPES, Entry, Writer
 
 log = logging.getLogger(__name__)
 
+TRIM_LIMIT = 10_000  # entries one approximate XTRIM may remove (Redis's default cap)
+TRIM_ROUNDS = 50  # per housekeeping round: a backlog of 500,000 recorded events
+
 GROUP = "recorder"
 
 
@@ -254,7 +257,14 @@ class Recorder:
         limit = keep if oldest is None else min(oldest, keep)
         if limit[0] <= 0:
             return
-        await self._redis.xtrim(self._stream, minid=f"{limit[0]}-{limit[1]}", approximate=True)
+        # An approximate trim removes whole stream nodes, at most TRIM_LIMIT entries a call
+        # (Redis's own cap): after a backlog (the database was down) it takes several.
+        for _ in range(TRIM_ROUNDS):
+            trimmed = await self._redis.xtrim(
+                self._stream, minid=f"{limit[0]}-{limit[1]}", approximate=True, limit=TRIM_LIMIT
+            )
+            if int(trimmed) < TRIM_LIMIT:
+                break
 
     async def _redis_ms(self) -> int:
         seconds, micros = await self._redis.time()
