@@ -18,6 +18,7 @@ import bisect
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -300,6 +301,7 @@ async def fanout(waiting: int, rate: float, seconds: float, redis_url: str, redi
             start = time.time() + 1.0
             pids = [pid_of(desk), redis_pid, *(c.pid for c in workers.children)]
             await asyncio.sleep(1.0)
+            spy = _profile(pid_of(desk), seconds)
             before = [cpu_seconds(p) for p in pids]
             wall = time.perf_counter()
             command = {"start": start, "rate": rate, "count": run.leaves}
@@ -307,6 +309,8 @@ async def fanout(waiting: int, rate: float, seconds: float, redis_url: str, redi
             await asyncio.sleep(1.5)  # the last leave's pushes arrive
             after = [cpu_seconds(p) for p in pids]
             wall = time.perf_counter() - wall
+            if spy is not None:
+                spy.wait()
             run.cpu_share = (after[0] - before[0]) / wall
             run.redis_share = (after[1] - before[1]) / wall
             run.gen_share = sum(a - b for a, b in zip(after[2:], before[2:], strict=True)) / wall
@@ -332,6 +336,16 @@ async def fanout(waiting: int, rate: float, seconds: float, redis_url: str, redi
             kill_all([desk])
             await minter.close()
     return run
+
+
+def _profile(pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
+    """With BENCH_PROFILE=file: py-spy (if installed) samples the desk over the window."""
+    target = os.environ.get("BENCH_PROFILE")
+    if not target:
+        return None
+    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds) + 1),
+               "--gil", "--format", "raw", "-o", target]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def print_fanout(run: FanoutRun) -> list[str]:

@@ -23,6 +23,7 @@ desk alike, in the same arrangement. Every process started here is stopped befor
     streams, batched per event-loop turn, the way the desk's relay crosses processes.
 (c) agent accept → first remote video frame with real aiortc media (ICE on 127.0.0.1).
 (d) server RSS per idle waiting patient, with thousands of raw WebSockets.
+(e) fan-out (bench/fanout.py): new places and a staff message to thousands waiting.
 
 ``--quick`` runs everything smaller (about a minute); the full run takes about five.
 """

@@ -355,6 +355,11 @@ class QueueCalls:
         if shown:
             await self._scripts.run_many("estimate_shown", shown)
 
+    async def places(self, *, queue: str) -> list[tuple[str, str]]:
+        """The queue's patients in offer order with their states (read only)."""
+        flat = await self._scripts.run("places", queue)
+        return [(str(flat[i]), str(flat[i + 1])) for i in range(0, len(flat), 2)]
+
     async def desk_now(self, *, queues: Sequence[str], up_to: Sequence[str] = ()) -> DeskNow:
         """What the wait forecast starts from: queued patients in offer order (every
         queue merged by score; with ``up_to``, only as far as the last of those

@@ -216,6 +216,11 @@ class QueueEngine:
         await self._calls.estimates_shown(changed)
         return positions
 
+    async def places(self, queue: str) -> list[tuple[str, str]]:
+        """A queue's patients in offer order (place = index + 1), each with their state:
+        the cheap read behind a quick push of new places to a long queue."""
+        return await self._calls.places(queue=queue)
+
     async def desk_now(self, up_to: Sequence[str] = ()) -> DeskNow:
         """What the wait forecast starts from (everyone waiting, or as far as the last
         of ``up_to``: those behind them do not change their wait)."""

@@ -45,6 +45,7 @@ OPERATIONS = (
     "renew_leases",
     "reap_leases",
     "positions",
+    "places",
     "desk_now",
     "estimate_shown",
     "survey",

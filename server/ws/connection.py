@@ -80,6 +80,7 @@ class Connection:
     call: str = ""
     queue: str = ""
     last_state: dict[str, Any] = field(default_factory=dict)  # last queue.state pushed
+    waiting_since: float = 0.0  # monotonic time the patient's wait began (from queue.state)
     last_panel: dict[str, Any] = field(default_factory=dict)  # last agent.queues pushed
     candidates: CandidateBudget | None = None  # ICE candidates relayed in the current call
     candidates_call: str = ""

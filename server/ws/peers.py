@@ -16,6 +16,7 @@ rule follows what each party was actually told, on whichever process they are.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from server.ws.connection import Connection
@@ -33,6 +34,7 @@ def before_send(conn: Connection, message: dict[str, Any]) -> dict[str, Any] | N
         conn.peer = ""
         conn.call = ""
     elif kind == "queue.state":
+        conn.waiting_since = time.monotonic() - int(message.get("waited_s") or 0)
         news = {k: v for k, v in message.items() if k != "waited_s"}
         if news == conn.last_state:
             return None  # nothing changed for this patient: no push
