@@ -84,8 +84,6 @@ class PositionRow:
     waiting: int  # patients in the queue
     staffed: int
     available: int
-    aht_ms: float
-    awt_ms: float
     ticket: int  # 0 when the patient has none
     callback_mode: str
     returning: bool
@@ -305,11 +303,9 @@ class QueueCalls:
         (call,) = await self._scripts.run("survey", patient, rating, comment)
         return Rated(str(call))
 
-    async def positions(
-        self, *, queues: Sequence[str], patients: Sequence[str]
-    ) -> list[PositionRow]:
+    async def positions(self, *, patients: Sequence[str]) -> list[PositionRow]:
         """One row per patient, in order (read only)."""
-        rows = await self._scripts.run("positions", _comma_list(queues), *patients)
+        rows = await self._scripts.run("positions", *patients)
         result = []
         for patient, row in zip(patients, rows, strict=True):
             (
@@ -319,8 +315,6 @@ class QueueCalls:
                 waiting,
                 staffed,
                 available,
-                aht_ms,
-                awt_ms,
                 ticket,
                 callback_mode,
                 returning,
@@ -337,8 +331,6 @@ class QueueCalls:
                     waiting=int(waiting),
                     staffed=int(staffed),
                     available=int(available),
-                    aht_ms=float(aht_ms),
-                    awt_ms=float(awt_ms),
                     ticket=int(ticket) if ticket else 0,
                     callback_mode=str(callback_mode),
                     returning=returning == "1",

@@ -198,9 +198,7 @@ class QueueEngine:
         positions: list[Position] = []
         changed: list[list[str | int | float]] = []
         for start in range(0, len(pids), BATCH):
-            rows = await self._calls.positions(
-                queues=list(self.queues), patients=pids[start : start + BATCH]
-            )
+            rows = await self._calls.positions(patients=pids[start : start + BATCH])
             for row in rows:
                 estimate = WaitEstimate(known=False)  # not waiting: nothing to estimate
                 if row.state in QUEUED_STATES:

@@ -1,9 +1,10 @@
 #!lua flags=no-writes
 -- positions: where each patient stands, in one round trip (read only).
--- ARGV: prefix, queues (comma list of every queue of the desk), then pids
+-- ARGV: prefix, then pids
 -- Returns per pid: {state, queue, position (1-based, 0 if not queued),
---                   waiting_in_queue, staffed, available, aht_ms, awt_ms, ticket,
+--                   waiting_in_queue, staffed, available, ticket,
 --                   callback_mode, returning, callback_slot, waited_ms, shown}
+-- (each queue's average handling times are read by desk_now.lua, for the estimate)
 -- shown: what the patient was last told (estimate_shown.lua), as
 -- "known:low:high:why:staffed:place", empty when nothing yet.
 -- waited_ms: since the patient joined (by Redis time), for the waiting room's clock.
@@ -19,7 +20,7 @@ local function shown(precord)
 end
 local seen = {}
 
-for i = 3, #ARGV do
+for i = 2, #ARGV do
   local pid = ARGV[i]
   local precord = kp(pid)
   local state = hget(precord, 'state') or ''
@@ -31,14 +32,12 @@ for i = 3, #ARGV do
   end
   local info = seen[q]
   if not info and q ~= '' then
-    local stats = kstats(q)
     info = {redis.call('ZCARD', kq(q)), redis.call('SCARD', kstaffed(q)),
-            redis.call('ZCARD', kavail(q)), hget(stats, 'aht_ms') or '0',
-            hget(stats, 'awt_ms') or '0'}
+            redis.call('ZCARD', kavail(q))}
     seen[q] = info
   end
-  info = info or {0, 0, 0, '0', '0'}
-  out[#out + 1] = {state, q, position, info[1], info[2], info[3], info[4], info[5],
+  info = info or {0, 0, 0}
+  out[#out + 1] = {state, q, position, info[1], info[2], info[3],
                    hget(precord, 'ticket') or '', hget(precord, 'callback_mode') or '',
                    hget(precord, 'returning') or '0',
                    hget(precord, 'callback_slot') or '0',
