@@ -19,9 +19,7 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
-from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +27,7 @@ from typing import Any
 import msgspec
 
 from bench.rawws import RawSocket, connect
+from bench.workers import WorkerPool, serve_worker
 
 QUEUE = "q00"
 BUCKET_MS = 5  # latency histogram resolution
@@ -59,6 +58,10 @@ class Waiting:
 
 
 class FanoutWorker:
+    """One load process's waiting patients (bench/workers.py runs it; its commands below)."""
+
+    COMMANDS = COMMANDS
+
     def __init__(self, job: dict[str, Any]) -> None:
         self.url: str = job["url"]
         self.patients = [Waiting(p["token"], p["source"]) for p in job["patients"]]
@@ -158,29 +161,10 @@ class FanoutWorker:
     async def notices(self) -> dict[str, Any]:
         return {"at": [who.notice_at for who in self.patients if who.first > self.left]}
 
-
-async def serve_worker() -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=256 * 1024 * 1024)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    worker = FanoutWorker(json.loads(await reader.readline()))
-
-    def reply(value: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(value) + "\n")
-        sys.stdout.flush()
-
-    reply({"ready": True})
-    while line := await reader.readline():
-        command = json.loads(line)
-        what = command.pop("do")
-        if what == "quit":
-            break
-        if what not in COMMANDS:
-            raise ValueError(f"unknown command {what}")
-        reply(await getattr(worker, what)(**command))
-    for who in worker.patients:
-        if who.sock is not None:
-            who.sock.abort()
+    def close(self) -> None:
+        for sock in [self.agent, *(who.sock for who in self.patients)]:
+            if sock is not None:
+                sock.abort()
 
 
 # -- the controller --------------------------------------------------------------------------
@@ -213,52 +197,6 @@ class FanoutRun:
         return math.inf
 
 
-class Workers:
-    def __init__(self, jobs: Sequence[dict[str, Any]]) -> None:
-        self.jobs = jobs
-        self.children: list[asyncio.subprocess.Process] = []
-
-    async def start(self) -> None:
-        for job in self.jobs:
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.fanout", stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, limit=256 * 1024 * 1024,
-            )  # fmt: skip
-            self.children.append(child)
-            await self.say(child, job)
-        await self.all()
-
-    async def say(self, child: asyncio.subprocess.Process, value: dict[str, Any]) -> None:
-        assert child.stdin is not None
-        child.stdin.write((json.dumps(value) + "\n").encode())
-        await child.stdin.drain()
-
-    async def hear(self, child: asyncio.subprocess.Process) -> dict[str, Any]:
-        assert child.stdout is not None
-        line = await child.stdout.readline()
-        if not line:
-            raise RuntimeError("a fan-out worker exited")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    async def all(self, command: dict[str, Any] | None = None,
-                  only: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
-        children = self.children if only is None else [self.children[only]]
-        if command is not None:
-            for child in children:
-                await self.say(child, command)
-        return list(await asyncio.gather(*(self.hear(c) for c in children)))
-
-    async def stop(self) -> None:
-        for child in self.children:
-            try:
-                await self.say(child, {"do": "quit"})
-                await asyncio.wait_for(child.wait(), 20)
-            except (ConnectionError, RuntimeError, TimeoutError):
-                child.kill()
-                await child.wait()
-
-
 async def fanout(waiting: int, rate: float, seconds: float, redis_url: str, redis_pid: int,
                  processes: int = 3) -> FanoutRun:  # fmt: skip
     from bench.signaling import (
@@ -287,7 +225,7 @@ async def fanout(waiting: int, rate: float, seconds: float, redis_url: str, redi
         await start_all(stack, desk)
         for job in jobs:
             job["url"] = f"ws://127.0.0.1:{desk.port}/ws"
-        workers = Workers(jobs)
+        workers = WorkerPool("bench.fanout", jobs)
         try:
             await workers.start()
             began = time.monotonic()
@@ -299,7 +237,7 @@ async def fanout(waiting: int, rate: float, seconds: float, redis_url: str, redi
             await workers.all({"do": "places"})
             run.leaves = int(rate * seconds)
             start = time.time() + 1.0
-            pids = [pid_of(desk), redis_pid, *(c.pid for c in workers.children)]
+            pids = [pid_of(desk), redis_pid, *workers.pids]
             await asyncio.sleep(1.0)
             spy = _profile(pid_of(desk), seconds)
             before = [cpu_seconds(p) for p in pids]
@@ -386,15 +324,5 @@ async def fanout_part(quick: bool, redis_url: str, redis_pid: int) -> list[str]:
                                      redis_pid))  # fmt: skip
 
 
-def main() -> None:
-    try:
-        import uvloop
-
-        uvloop.run(serve_worker())
-    except ImportError:
-        asyncio.run(serve_worker())
-
-
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    main()
+    serve_worker(FanoutWorker)

@@ -27,7 +27,6 @@ import json
 import math
 import random
 import resource
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 import msgspec
 
 from bench.rawws import RawSocket, connect
+from bench.workers import WorkerPool, serve_worker
 
 TEXT_BYTES = 150  # a chat text the size of an ICE candidate line (the frame is ~210 bytes)
 KEY_BYTES = 24  # the start of each text: the worker's name and a counter
@@ -88,6 +88,10 @@ class Window:
 
 
 class Worker:
+    """One load process's pairs (bench/workers.py runs it; its commands below)."""
+
+    COMMANDS = frozenset({"agents", "patients", "run"})
+
     def __init__(self, job: dict[str, Any]) -> None:
         self.mode: str = job["mode"]  # "floor" or "desk"
         self.patient_url: str = job["patient_url"]
@@ -101,10 +105,19 @@ class Worker:
         self.pad = b"x" * TEXT_BYTES
 
     # -- what the sockets hear -------------------------------------------------------------
-    def on_patient(self, pair: Pair, data: bytes) -> None:
+    def _heard(self, data: bytes) -> Incoming | None:
+        """A server message (None: not one this worker reads); error replies are counted."""
         try:
             message = _decode(data)
         except msgspec.DecodeError:
+            return None
+        if message.type == "error":
+            self.window.errors[message.code] = self.window.errors.get(message.code, 0) + 1
+        return message
+
+    def on_patient(self, pair: Pair, data: bytes) -> None:
+        message = self._heard(data)
+        if message is None:
             return
         kind = message.type
         if kind == "call.chat":
@@ -116,13 +129,10 @@ class Worker:
             pair.patient_in_call.set()
         elif kind == "welcome":
             pair.welcomed.set()
-        elif kind == "error":
-            self.window.errors[message.code] = self.window.errors.get(message.code, 0) + 1
 
     def on_agent(self, pair: Pair, data: bytes) -> None:
-        try:
-            message = _decode(data)
-        except msgspec.DecodeError:
+        message = self._heard(data)
+        if message is None:
             return
         kind = message.type
         if kind == "call.chat":
@@ -138,8 +148,12 @@ class Worker:
             pair.agent_in_call.set()
         elif kind == "welcome":
             pair.agent_welcomed.set()
-        elif kind == "error":
-            self.window.errors[message.code] = self.window.errors.get(message.code, 0) + 1
+
+    def close(self) -> None:
+        for pair in self.pairs:
+            for sock in (pair.patient, pair.agent):
+                if sock is not None:
+                    sock.abort()
 
     # -- setting up --------------------------------------------------------------------------
     async def _open(self, url: str, token: str, role: str, source: str, pair: Pair,
@@ -169,7 +183,15 @@ class Worker:
             await asyncio.wait_for(pair.patient_in_call.wait(), SETUP_TIMEOUT)
         return True
 
-    async def setup(self, side: str) -> dict[str, Any]:
+    async def agents(self) -> dict[str, Any]:
+        """Every agent of this worker connected (and, at the desk, available)."""
+        return await self._setup("agents")
+
+    async def patients(self) -> dict[str, Any]:
+        """Every patient connected (and, at the desk, in a call)."""
+        return await self._setup("patients")
+
+    async def _setup(self, side: str) -> dict[str, Any]:
         limit = asyncio.Semaphore(SETUP_CONCURRENCY)
         failures: dict[str, int] = {}
 
@@ -197,13 +219,16 @@ class Worker:
     async def run(self, start: float, rate: float, warmup: float, seconds: float,
                   drain: float, seed: int) -> dict[str, Any]:  # fmt: skip
         """Send on schedule from wall-clock ``start``; count what is due in the window."""
-        senders = [p for p in self.pairs if p.patient is not None and p.patient_in_call.is_set()]
-        if self.mode == "floor":
-            senders = [p for p in self.pairs if p.patient is not None and p.agent is not None]
+        # At the desk a patient in a call sends (to whichever agent took it); on the floor
+        # a pair whose two sockets are open.
+        senders = [
+            p for p in self.pairs if p.patient is not None
+            and (p.agent is not None if self.mode == "floor" else p.patient_in_call.is_set())
+        ]  # fmt: skip
         rng = random.Random(seed)
         period_ns = int(1e9 / rate)
         origin = time.perf_counter_ns() + int((start - time.time()) * 1e9)
-        schedule = sorted((rng.randrange(period_ns), p) for p in senders for _ in [0])
+        schedule = sorted(((rng.randrange(period_ns), p) for p in senders), key=lambda s: s[0])
         window = self.window = Window(
             start_ns=origin + int(warmup * 1e9), end_ns=origin + int((warmup + seconds) * 1e9)
         )
@@ -249,39 +274,6 @@ class Worker:
         }
 
 
-async def serve_worker() -> None:
-    """The worker's end: a job line, then commands; one JSON reply line per command."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)  # the job line holds every token
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    job = json.loads(await reader.readline())
-    worker = Worker(job)
-
-    def reply(value: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(value) + "\n")
-        sys.stdout.flush()
-
-    reply({"ready": True})
-    while line := await reader.readline():
-        command = json.loads(line)
-        what = command["do"]
-        if what in ("agents", "patients"):
-            reply(await worker.setup(what))
-        elif what == "run":
-            reply(
-                await worker.run(
-                    command["start"], command["rate"], command["warmup"], command["seconds"],
-                    command["drain"], command["seed"],
-                )
-            )  # fmt: skip
-        elif what == "quit":
-            break
-    for pair in worker.pairs:
-        for sock in (pair.patient, pair.agent):
-            if sock is not None:
-                sock.abort()
-
-
 # -- the controller's side -------------------------------------------------------------------
 @dataclass
 class Result:
@@ -325,56 +317,26 @@ class LoadGen:
 
     def __init__(self, mode: str, patient_url: str, agent_url: str,
                  pairs: Sequence[dict[str, str]], processes: int) -> None:  # fmt: skip
-        self.mode = mode
-        self.patient_url = patient_url
-        self.agent_url = agent_url
-        self.shares = [list(pairs[i::processes]) for i in range(processes)]
-        self.workers: list[asyncio.subprocess.Process] = []
-
-    async def start(self) -> None:
-        for i, share in enumerate(self.shares):
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.loadgen",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                limit=64 * 1024 * 1024,
-            )  # fmt: skip
-            self.workers.append(child)
-            job = {
-                "mode": self.mode, "name": f"w{i}", "patient_url": self.patient_url,
-                "agent_url": self.agent_url, "pairs": share,
-            }  # fmt: skip
-            await self._say(child, job)
-        await self._all()
+        self.pairs = len(pairs)
+        self.pool = WorkerPool("bench.loadgen", [
+            {"mode": mode, "name": f"w{i}", "patient_url": patient_url, "agent_url": agent_url,
+             "pairs": list(pairs[i::processes])}
+            for i in range(processes)
+        ])  # fmt: skip
 
     @property
     def pids(self) -> list[int]:
-        return [w.pid for w in self.workers]
+        return self.pool.pids
 
-    async def _say(self, child: asyncio.subprocess.Process, value: dict[str, Any]) -> None:
-        assert child.stdin is not None
-        child.stdin.write((json.dumps(value) + "\n").encode())
-        await child.stdin.drain()
-
-    async def _hear(self, child: asyncio.subprocess.Process) -> dict[str, Any]:
-        assert child.stdout is not None
-        line = await child.stdout.readline()
-        if not line:
-            raise RuntimeError("a load worker exited")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    async def _all(self, command: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        if command is not None:
-            for child in self.workers:
-                await self._say(child, command)
-        return list(await asyncio.gather(*(self._hear(c) for c in self.workers)))
+    async def start(self) -> None:
+        await self.pool.start()
 
     async def setup(self) -> tuple[int, dict[str, int]]:
         """Agents first (all of them available), then patients; pairs in calls, failures."""
         failed: dict[str, int] = {}
         ok = 0
         for side in ("agents", "patients"):
-            replies = await self._all({"do": side})
+            replies = await self.pool.all({"do": side})
             ok = sum(r["ok"] for r in replies)
             for reply in replies:
                 for name, count in reply["failed"].items():
@@ -383,19 +345,11 @@ class LoadGen:
 
     async def run(self, rate: float, seconds: float, warmup: float = 2.0,
                   drain: float = 3.0) -> Result:  # fmt: skip
-        start = time.time() + 0.5
-        replies = await self._all(
-            {
-                "do": "run",
-                "start": start,
-                "rate": rate,
-                "warmup": warmup,
-                "seconds": seconds,
-                "drain": drain,
-                "seed": int(rate * 1000),
-            }  # fmt: skip
-        )
-        result = Result(rate=rate, pairs=sum(len(s) for s in self.shares), seconds=seconds)
+        replies = await self.pool.all(
+            {"do": "run", "start": time.time() + 0.5, "rate": rate, "warmup": warmup,
+             "seconds": seconds, "drain": drain, "seed": int(rate * 1000)}
+        )  # fmt: skip
+        result = Result(rate=rate, pairs=self.pairs, seconds=seconds)
         for reply in replies:
             result.rtt_us.extend(reply["rtt_us"])
             result.sent += reply["sent"]
@@ -408,28 +362,8 @@ class LoadGen:
         return result
 
     async def stop(self) -> None:
-        for child in self.workers:
-            try:
-                await self._say(child, {"do": "quit"})
-            except (ConnectionError, RuntimeError):
-                pass
-        for child in self.workers:
-            try:
-                await asyncio.wait_for(child.wait(), 10)
-            except TimeoutError:
-                child.kill()
-                await child.wait()
-        self.workers = []
-
-
-def main() -> None:
-    try:
-        import uvloop
-
-        uvloop.run(serve_worker())
-    except ImportError:
-        asyncio.run(serve_worker())
+        await self.pool.stop()
 
 
 if __name__ == "__main__":
-    main()
+    serve_worker(Worker)

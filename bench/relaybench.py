@@ -94,15 +94,17 @@ class Arrangement:
     load: dict[str, Measured] = field(default_factory=dict)  # "floor"/"desk" at the load
     ramp: dict[str, list[Measured]] = field(default_factory=dict)
 
+    def _runs(self, label: str) -> list[Measured]:
+        return [self.load[label], *self.ramp.get(label, [])] if label in self.load else []
+
     def held_every_rate(self, label: str) -> bool:
-        runs = [self.load[label], *self.ramp.get(label, [])] if label in self.load else []
+        runs = self._runs(label)
         return bool(runs) and all(m.result.quantile_ms(0.99) <= SATURATED_MS for m in runs)
 
     def saturation(self, label: str) -> float:
         """The highest delivered rate whose p99 stayed within SATURATED_MS."""
-        runs = [self.load[label], *self.ramp.get(label, [])] if label in self.load else []
-        good = [m.result.delivered_per_s() for m in runs if m.result.quantile_ms(0.99)
-                <= SATURATED_MS]  # fmt: skip
+        good = [m.result.delivered_per_s() for m in self._runs(label)
+                if m.result.quantile_ms(0.99) <= SATURATED_MS]  # fmt: skip
         return max(good) if good else 0.0
 
 

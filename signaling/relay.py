@@ -18,7 +18,6 @@ This module knows nothing of the server: key names come in a :class:`RelayKeys`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections import OrderedDict
@@ -31,21 +30,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from signaling import lua
+from signaling.server_messages import encode
 from signaling.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
-_encoder = msgspec.json.Encoder()
 _decode = msgspec.json.Decoder().decode
-
-
-def encode(message: dict[str, Any]) -> bytes:
-    """A message as JSON (text that UTF-8 cannot spell, a lone surrogate, with JSON's
-    escapes, as json.dumps writes it)."""
-    try:
-        return _encoder.encode(message)
-    except UnicodeEncodeError:
-        return json.dumps(message, separators=(",", ":")).encode("ascii")
 
 
 # What the relay carries: a message as a dict, or a *frame*: a message already encoded
@@ -217,9 +207,11 @@ class Relay:
         if await self._deliver(participant, message):
             return True
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        frame = isinstance(message, bytes)
-        body = message if isinstance(message, bytes) else encode(message)
-        self._outgoing.append(_Outgoing(participant, secrets.token_hex(8), body, frame, done))
+        if isinstance(message, bytes):
+            item = _Outgoing(participant, secrets.token_hex(8), message, True, done)
+        else:
+            item = _Outgoing(participant, secrets.token_hex(8), encode(message), False, done)
+        self._outgoing.append(item)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(), name="relay-send")
         return await done

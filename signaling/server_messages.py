@@ -18,6 +18,7 @@ caught).
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, Literal, Union
 
 import msgspec
@@ -542,6 +543,22 @@ def fields(kind: type[ServerMessage]) -> tuple[str, ...]:
     """A message's fields as sent (``from``, not ``from_``), without ``type``."""
     info = kind.__struct_encode_fields__
     return tuple(name for name in info if name != "type")
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: dict[str, Any] | ServerMessage) -> bytes:
+    """A message as the UTF-8 JSON text of one frame: a struct of this module, or its dict
+    form (as the hub delivers it and the relay carries it).
+
+    Text that is not valid Unicode (a lone surrogate, which UTF-8 cannot spell) is
+    written with JSON's escapes instead (``json.dumps``, as every message was before)."""
+    try:
+        return _encoder.encode(message)
+    except UnicodeEncodeError:
+        plain = msgspec.to_builtins(message) if isinstance(message, ServerMessage) else message
+        return json.dumps(plain).encode("ascii")
 
 
 def to_dict(message: ServerMessage) -> dict[str, Any]:

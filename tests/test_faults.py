@@ -17,7 +17,7 @@ from signaling.client import AgentBot, ClientError, PatientBot
 from tests.support import canary
 from tests.support.desk_group import DeskGroup
 from tests.support.invariants import check_invariants
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, durable_redis_server
 
 QUEUES = ["appointments", "pharmacy", "billing", "technical"]
 
@@ -25,12 +25,8 @@ QUEUES = ["appointments", "pharmacy", "billing", "technical"]
 @pytest.fixture
 def durable_redis() -> Iterator[RedisServer]:
     """A private Redis with append-only persistence (fsync always), for restart tests."""
-    server = RedisServer(appendonly=True)
-    server.start()
-    try:
+    with durable_redis_server() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

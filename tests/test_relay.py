@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from signaling.relay import Message, Relay, RelayKeys
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, durable_redis_server
 
 KEYS = RelayKeys(
     routes="vd:{relay-test}:routes",
@@ -30,12 +30,9 @@ KEYS = RelayKeys(
 
 @pytest.fixture(scope="module")
 def durable() -> Iterator[RedisServer]:
-    server = RedisServer(appendonly=True)
-    server.start()
-    try:
+    """A private Redis with append-only persistence (fsync always), for restart tests."""
+    with durable_redis_server() as server:
         yield server
-    finally:
-        server.close()
 
 
 @dataclass

@@ -14,7 +14,7 @@ import time
 from server.core.errors import Conflict
 from server.ws import agent as agent_messages
 from server.ws import notify
-from server.ws.connection import Connection, encode
+from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import messages as m
 from signaling import server_messages as sm
@@ -44,7 +44,7 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
             await _relay_candidate(desk, conn, message.candidate)
         case m.CallChat():
             _require_call(conn)
-            chat = encode(
+            chat = sm.encode(
                 sm.CallChat(
                     from_=conn.role,  # type: ignore[arg-type]  # CALLERS: patient or agent
                     text=message.text,
@@ -59,7 +59,7 @@ async def handle(desk: Desk, conn: Connection, message: ClientMessage) -> None:
                 setup_ms = await desk.engine.call_started(conn.call)
                 if setup_ms:
                     log.info("call %s media up after %d ms", conn.call, setup_ms)
-            await _relay(desk, conn, encode(sm.CallPeerMedia(state=message.state)))
+            await _relay(desk, conn, sm.encode(sm.CallPeerMedia(state=message.state)))
         case _:  # the router sends nothing else here; keep the loop safe anyway
             raise m.ProtocolError("unknown_type", "Unknown message type.")
 
@@ -99,7 +99,7 @@ async def _relay_description(desk: Desk, conn: Connection, description: m.Descri
     if desk.settings.relay_only:  # only TURN relay candidates reach the other party
         sdp = relay_candidates_only(sdp)
     relayed = sm.CallSdp(description=sm.SdpDescription(type=description.type, sdp=sdp))
-    await _relay(desk, conn, encode(relayed))
+    await _relay(desk, conn, sm.encode(relayed))
 
 
 async def _relay_candidate(desk: Desk, conn: Connection, candidate: m.Candidate | None) -> None:
@@ -112,7 +112,7 @@ async def _relay_candidate(desk: Desk, conn: Connection, candidate: m.Candidate 
         except SdpRejected as exc:
             raise Conflict(exc.message, code=exc.code) from None
     relayed = None if candidate is None else sm.IceCandidate(**candidate.builtins())
-    await _relay(desk, conn, encode(sm.CallIce(candidate=relayed)))
+    await _relay(desk, conn, sm.encode(sm.CallIce(candidate=relayed)))
 
 
 def _budget(conn: Connection) -> CandidateBudget:

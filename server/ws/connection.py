@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 from aiohttp import WSMsgType, web
 
 from server.auth.sessions import Session
 from server.ws.sockets import SocketCount
 from signaling.echo import EchoPeer
 from signaling.sdp import CandidateBudget
-from signaling.server_messages import ServerMessage
+from signaling.server_messages import ServerMessage, encode
 
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_SECOND = 20.0
 MESSAGE_BURST = 60.0  # a burst of trickled ICE candidates fits
 STRIKES_BEFORE_CLOSE = 50
-
-_encoder = msgspec.json.Encoder()
-
-
-def encode(message: dict[str, Any] | ServerMessage) -> bytes:
-    """A message as the UTF-8 JSON text of one frame: a struct of
-    :mod:`signaling.server_messages`, or its dict form (as the hub delivers it).
-
-    Text that is not valid Unicode (a lone surrogate, which UTF-8 cannot spell) is
-    written with JSON's escapes instead (``json.dumps``, as every message was before)."""
-    try:
-        return _encoder.encode(message)
-    except UnicodeEncodeError:
-        plain = msgspec.to_builtins(message) if isinstance(message, ServerMessage) else message
-        return json.dumps(plain).encode("ascii")
 
 
 async def send_message(ws: web.WebSocketResponse, message: dict[str, Any] | ServerMessage) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from server.core.audit import audit
 from server.core.errors import Forbidden
 from server.queue.errors import UnknownQueue
-from server.ws.connection import Connection, encode
+from server.ws.connection import Connection
 from server.ws.desk import Desk
 from signaling import server_messages as sm
 from signaling.messages import StaffMessage
@@ -43,7 +43,7 @@ async def send_notice(desk: Desk, queue: str, text: str) -> None:
 async def show_notice(desk: Desk, notice: dict[str, Any]) -> None:
     """On every process: show a broadcast notice to local patients waiting in its queue."""
     queue = notice.get("queue")
-    frame = encode(sm.QueueNotice(text=str(notice.get("text", "")), at=notice.get("at")))
+    frame = sm.encode(sm.QueueNotice(text=str(notice.get("text", "")), at=notice.get("at")))
     for conn in desk.hub.all("patient"):  # encoded once for all of them
         if conn.queue == queue and conn.last_state.get("state") in WAITING_STATES:
             await conn.send_frame(frame)

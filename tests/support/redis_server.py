@@ -6,11 +6,13 @@ missing binary is an error that says what to install, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -111,3 +113,14 @@ class RedisServer:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def durable_redis_server() -> Iterator[RedisServer]:
+    """A private Redis with append-only persistence (fsync always), for restart tests."""
+    server = RedisServer(appendonly=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
