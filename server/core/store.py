@@ -77,7 +77,7 @@ def sentinel_primary(target: SentinelTarget, options: dict[str, Any]) -> Redis:
     and drops a connection that finds a replica there (the old primary after a
     failover: READONLY), so the retry on ConnectionError reaches the new primary.
     """
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         list(target.sentinels),
         sentinel_kwargs={"socket_timeout": 1, "socket_connect_timeout": 1},
         **options,
