@@ -62,7 +62,7 @@ from server.auth.tokens import TokenRequest, TokenService
 from server.core.redis_keys import Keys
 from server.core.settings import Settings
 from server.core.store import connect
-from signaling.client import AgentBot, Bot, ClientError, PatientBot, Timings
+from signaling.client import AgentBot, Bot, ClientError, GuestBot, PatientBot, Timings
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.relay import INBOX_MAXLEN, Message, Relay, RelayKeys
 from tests.support.processes import LOG_DIR, ServerProcess
@@ -81,6 +81,7 @@ CHAT_QUEUES = QUEUES[:4]
 # than 10 on one address the rest got HTTP 429 and most pairs were never made.
 SOCKETS_PER_ADDRESS = 8
 TARGET_FIRST_FRAME_MS = 300.0
+TARGET_GUEST_FRAME_MS = 1500.0  # issue 15: a guest's first frame at every party, p50
 TARGET_SOCKET_KIB = 40.0
 TRANSPORT_CHANNEL = "bench:transport:channel"
 TRANSPORT_STREAM = "bench:transport:stream"
@@ -100,6 +101,7 @@ class Budget:
     gap_s: float  # loss demonstration: seconds of sending at 1000/s
     calls: int  # media calls through the floor and one desk process
     cross_calls: int  # media calls across two desk processes
+    party_calls: int  # media calls that two guests join (three, then four parties)
     sockets: int
     sockets_s: float  # at most this long opening idle sockets
     settle_s: float  # after the last idle socket, wait this long (twice) for pushes
@@ -112,6 +114,7 @@ FULL = Budget(
     gap_s=1.0,
     calls=20,
     cross_calls=10,
+    party_calls=10,
     sockets=5000,
     sockets_s=60.0,
     settle_s=2.5,
@@ -123,6 +126,7 @@ QUICK = Budget(
     gap_s=0.8,
     calls=3,
     cross_calls=2,
+    party_calls=2,
     sockets=300,
     sockets_s=8.0,
     settle_s=1.0,
@@ -956,7 +960,104 @@ async def desk_media(
         await close_quietly(agent)
 
 
-async def media(budget: Budget, redis: RedisServer, minter: Minter) -> list[MediaRun]:
+@dataclass
+class PartiesRun:
+    """Calls that a guest joins, then a second: from the guest opening its link to the
+    first video frame at every other party (and the guest's from each of them)."""
+
+    three_ms: list[float] = field(default_factory=list)
+    four_ms: list[float] = field(default_factory=list)
+    failed: int = 0
+    desk_cpu_s: list[float] = field(default_factory=list)  # the desk's CPU per call
+
+
+def everyone_sees(guest: GuestBot, others: Sequence[tuple[Bot, str]]) -> Callable[[], bool]:
+    """The guest has video from each other party, and each of them from the guest."""
+    return lambda: all(
+        bot.party_first_video(guest.handle) is not None
+        and guest.party_first_video(handle) is not None
+        for bot, handle in others
+    )
+
+
+async def guest_joins(
+    url: str, agent: Bot, party: str, others: Sequence[tuple[Bot, str]]
+) -> tuple[GuestBot, float | None]:
+    """A guest link made by the agent, opened: (the guest, ms to every first frame)."""
+    link = await agent.request("call.invite", "call.invite_link", party=party)
+    guest = GuestBot(url, link["link"].split("#token=")[1], media=True, use_cookie=False)
+    began = time.monotonic()
+    try:
+        await guest.connect()
+        await guest.join_call(party)
+        await guest.wait_for(everyone_sees(guest, others), 15, "first frames of the mesh")
+    except (TimeoutError, ClientError):
+        return guest, None
+    last = max(
+        max(bot.party_first_video(guest.handle) or 0, guest.party_first_video(handle) or 0)
+        for bot, handle in others
+    )
+    return guest, (last - began) * 1000
+
+
+async def desk_parties(run: PartiesRun, calls: int, desk: ServerProcess, minter: Minter) -> None:
+    """Sequential calls of four: patient and agent, an interpreter joins (three), a
+    carer joins (four); the agent hangs up and wraps up."""
+    url = desk.url
+    agent = BoundAgent(url, minter.agent("Parties agent"), source="127.0.0.1", use_cookie=False)
+    try:
+        await agent.connect()
+        mark = len(agent.received)
+        await agent.available()
+        await agent.next("agent.state", after=mark, state="available")
+        for n in range(calls):
+            cpu_before = cpu_seconds(pid_of(desk))
+            patient = BoundPatient(
+                url, minter.invite(f"Parties {n}", CHAT_QUEUES[0]), source="127.0.0.1",
+                use_cookie=False,
+            )  # fmt: skip
+            guests: list[GuestBot] = []
+            try:
+                await patient.connect()
+                mark = len(agent.received)
+                await patient.join(name=f"Parties {n}")
+                await agent.accept(await agent.next("agent.offer", after=mark))
+                await agent.wait_for(both_see_video(agent, patient), 15, "first frames")
+                first, three = await guest_joins(
+                    url, agent, "interpreter", [(patient, "patient"), (agent, "agent")]
+                )
+                guests.append(first)
+                second, four = await guest_joins(
+                    url, agent, "carer", [(patient, "patient"), (agent, "agent"), (first, "g1")]
+                )
+                guests.append(second)
+                if three is None or four is None:
+                    run.failed += 1
+                else:
+                    run.three_ms.append(three)
+                    run.four_ms.append(four)
+            except (TimeoutError, ClientError):
+                run.failed += 1
+            mark = len(agent.received)
+            with contextlib.suppress(ClientError, TimeoutError):
+                await agent.send("call.bye")
+                await agent.next("agent.state", after=mark, state="wrap_up")
+                mark = len(agent.received)
+                await agent.send("agent.wrapup", outcome="resolved", next="available")
+                await agent.next("agent.state", after=mark, state="available")
+            for bot in (*guests, patient):
+                await close_quietly(bot)
+            run.desk_cpu_s.append(cpu_seconds(pid_of(desk)) - cpu_before)
+        mark = len(agent.received)
+        await agent.send("agent.status", status="offline")
+        await agent.next("agent.state", after=mark, state="offline")
+    finally:
+        await close_quietly(agent)
+
+
+async def media(
+    budget: Budget, redis: RedisServer, minter: Minter
+) -> tuple[list[MediaRun], PartiesRun]:
     from tests.support.loopback import loopback_host_addresses
 
     runs = [
@@ -979,11 +1080,13 @@ async def media(budget: Budget, redis: RedisServer, minter: Minter) -> list[Medi
             began = time.perf_counter()
             await work
             run.wall_s = time.perf_counter() - began
+        parties = PartiesRun()
+        await desk_parties(parties, budget.party_calls, d1, minter)
     await flush(redis)
-    return runs
+    return runs, parties
 
 
-def print_media(runs: Sequence[MediaRun]) -> list[str]:
+def print_media(runs: Sequence[MediaRun], parties: PartiesRun) -> list[str]:
     print(
         "\n(c) agent accept → first remote video frame, real aiortc media (VP8 320x240, ICE on"
         " 127.0.0.1),\n    sequential calls; 'agent' = the agent's first frame from the"
@@ -1008,6 +1111,37 @@ def print_media(runs: Sequence[MediaRun]) -> list[str]:
             f"target: accept → first frame p50 < {TARGET_FIRST_FRAME_MS:.0f} ms, {run.label}: "
             f"{met} (agent {p50:.0f} ms, patient {percentile(run.patient_ms, 0.5):.0f} ms, "
             f"floor {percentile(runs[0].agent_ms, 0.5):.0f} ms)"
+        )
+    return verdicts + print_parties(parties, runs)
+
+
+def print_parties(parties: PartiesRun, runs: Sequence[MediaRun]) -> list[str]:
+    """Calls with guests: beside the call of two through the same desk process."""
+    print(
+        "\n(c2) a guest opens its link → the first video frame at every other party and the"
+        " guest's from each\n     (a mesh: one aiortc connection per pair, same desk process);"
+        " desk CPU per call of four"
+    )
+    print(f"{'parties':<36}{'calls':>6}{'failed':>7}{'p50':>8}{'p95':>8}  (ms)")
+    two = runs[1].agent_ms if len(runs) > 1 else []
+    for label, values in (
+        ("2 (accept → first frame, above)", two),
+        ("3 (patient, agent, interpreter)", parties.three_ms),
+        ("4 (… and a carer)", parties.four_ms),
+    ):
+        print(
+            f"{label:<36}{len(values):>6}{parties.failed if values is not two else 0:>7}"
+            f"{percentile(values, 0.5):>8.0f}{percentile(values, 0.95):>8.0f}"
+        )
+    cpu = percentile(parties.desk_cpu_s, 0.5) * 1000
+    print(f"desk process CPU per call of four (p50): {cpu:.0f} ms")
+    verdicts = []
+    for label, values in (("3 parties", parties.three_ms), ("4 parties", parties.four_ms)):
+        p50 = percentile(values, 0.5)
+        met = "MET" if p50 <= TARGET_GUEST_FRAME_MS else "NOT MET"
+        verdicts.append(
+            f"target: guest link → first frame at every party p50 ≤ {TARGET_GUEST_FRAME_MS:.0f}"
+            f" ms, {label}: {met} ({p50:.0f} ms; a call of two {percentile(two, 0.5):.0f} ms)"
         )
     return verdicts
 
@@ -1223,7 +1357,7 @@ async def run(budget: Budget, loop_name: str, file_limit: int, parts: set[str]) 
             return await fanout_part(budget is QUICK, redis.url, pid_of(redis))
 
         async def media_part() -> list[str]:
-            return print_media(await media(budget, redis, minter))
+            return print_media(*await media(budget, redis, minter))
 
         async def memory_part() -> list[str]:
             return print_memory(await memory(budget, redis, minter), budget)

@@ -41,6 +41,7 @@ from server.core.store import EMBEDDED_NOTICE, close, connect, embedded_reader
 from server.http.middleware import error_middleware, security_headers
 from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine, Timing
+from server.queue.parties import CallParties
 from server.records.database import EMBEDDED_NOTICE as EMBEDDED_RECORDS
 from server.records.database import database_url, open_engine, prepare
 from server.records.deliveries import Deliverer
@@ -237,6 +238,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
         help=ArticleIndex(load_articles(settings.content_dir)),
         chat_log=ChatLog(redis, keys),
         call_notes=CallNotes(redis, keys),
+        parties=CallParties(redis, keys),
     )
     presence = Presence(desk)
     ticker = Ticker(desk)

@@ -45,6 +45,7 @@ STAFF_PAGES = {"agent.html", "admin.html"}
 PAGES = {
     "/": "landing.html",
     "/p": "patient.html",
+    "/g": "guest.html",
     "/agent": "agent.html",
     "/admin": "admin.html",
 }

@@ -77,10 +77,28 @@ class CallMedia:
         await self.pc.close()
 
 
+@dataclass
+class PartyMedia:
+    """One connection of a call's mesh (docs/protocol.md, "Calls with more than two
+    parties"): to the party ``handle``, as of its ``seq``."""
+
+    handle: str
+    seq: int
+    media: CallMedia
+    tracks: list[Any] = field(default_factory=list)
+    first_video_at: float | None = None
+
+    async def close(self) -> None:
+        for track in self.tracks:
+            track.stop()
+        await self.media.close()
+
+
 class Bot:
     """The protocol part: session, socket, message log, waiting for messages."""
 
     role = "patient"
+    principal = "agent"  # the party of its own connection (call.started); the rest: mesh
 
     def __init__(
         self,
@@ -129,6 +147,10 @@ class Bot:
         self._changed = asyncio.Condition()
         self._tracks: list[Any] = []
         self._earlier_frames = (0, 0)
+        # The mesh: a connection to each other party of a call with guests, by handle.
+        self.mesh: dict[str, PartyMedia] = {}
+        self.handle = ""
+        self.seq = -1
 
     # -- connection -----------------------------------------------------------
     async def connect(self) -> dict[str, Any]:
@@ -180,6 +202,7 @@ class Bot:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reconnecting
         await self.end_media()
+        await self.end_mesh()
         await self._drop_socket()
         if self._http is not None:
             await self._http.close()
@@ -319,28 +342,42 @@ class Bot:
         if kind == "error":
             self.errors.append(message)
         elif kind == "call.started":
-            if message.get("call") != self.call_id:
-                self._earlier_frames = (0, 0)
-            self.call_id = str(message.get("call", ""))
-            self.initiator = bool(message.get("initiator"))
-            self.timings.call_started_at = time.monotonic()
-            if message.get("resumed"):
-                self.chats = list(message.get("history") or [])
-            if self.media_enabled:
-                await self.start_media(initiator=self.initiator)
+            await self.on_call_started(message)
+        elif kind == "call.parties":
+            await self.on_parties(message)
         elif kind == "call.peer" and message.get("status") == "connected":
             # The other party reconnected: both sides start a fresh connection.
             if self.media_enabled and self.call_id:
                 await self.start_media(initiator=self.initiator)
-        elif kind == "call.sdp":
-            await self.on_description(message["description"])
-        elif kind == "call.ice":
-            await self.on_candidate(message.get("candidate"))
+        elif kind in ("call.sdp", "call.ice"):
+            await self.on_signal(message)
         elif kind == "call.chat":
             self.chats.append(message)
         elif kind == "call.ended":
             await self.end_media()
+            await self.end_mesh()
             self.call_id = ""
+
+    async def on_call_started(self, message: dict[str, Any]) -> None:
+        if message.get("call") != self.call_id:
+            self._earlier_frames = (0, 0)
+        self.call_id = str(message.get("call", ""))
+        self.initiator = bool(message.get("initiator"))
+        self.timings.call_started_at = time.monotonic()
+        if message.get("resumed"):
+            self.chats = list(message.get("history") or [])
+        if self.media_enabled and self.principal:
+            await self.start_media(initiator=self.initiator)
+
+    async def on_signal(self, message: dict[str, Any]) -> None:
+        """call.sdp / call.ice: for a connection of the mesh (``from``), or its own."""
+        entry = self.mesh.get(str(message.get("from", "")))
+        if message["type"] == "call.sdp" and entry is not None:
+            await self.on_party_description(entry.handle, message["description"])
+        elif message["type"] == "call.sdp":
+            await self.on_description(message["description"])
+        else:
+            await self.on_candidate(message.get("candidate"), entry.media if entry else None)
 
     # -- media --------------------------------------------------------------------
     def configuration(self) -> Any:
@@ -425,8 +462,10 @@ class Bot:
                 "call.sdp", description={"type": "answer", "sdp": pc.localDescription.sdp}
             )
 
-    async def on_candidate(self, candidate: dict[str, Any] | None) -> None:
-        media = self.media
+    async def on_candidate(
+        self, candidate: dict[str, Any] | None, media: CallMedia | None = None
+    ) -> None:
+        media = media or self.media
         if media is None or media.pc.remoteDescription is None:
             return
         if candidate is None or not candidate.get("candidate"):
@@ -447,6 +486,75 @@ class Bot:
         for track in self._tracks:
             track.stop()
         self._tracks = []
+
+    # -- the mesh (calls with guests) ------------------------------------------------
+    async def on_parties(self, message: dict[str, Any]) -> None:
+        """call.parties: connect to newcomers (offering to those who joined earlier),
+        drop who left, start again with who joined again (a new seq)."""
+        if not self.media_enabled or message.get("call") != self.call_id:
+            return
+        you = str(message.get("you", ""))
+        parties = {str(p["handle"]): int(p["seq"]) for p in message.get("parties", [])}
+        seq = parties.get(you, -1)
+        if self.seq != -1 and seq != self.seq:
+            await self.end_mesh()  # this bot joined again: everyone starts afresh with it
+        self.handle, self.seq = you, seq
+        others = {h: s for h, s in parties.items() if h not in (you, self.principal)}
+        for handle in list(self.mesh):
+            if others.get(handle) != self.mesh[handle].seq:
+                await self.mesh.pop(handle).close()
+        for handle, their_seq in others.items():
+            if handle not in self.mesh:
+                await self._mesh_connect(handle, their_seq)
+
+    async def _mesh_connect(self, handle: str, seq: int) -> None:
+        pc = RTCPeerConnection(self.configuration())
+        entry = PartyMedia(handle, seq, CallMedia(pc=pc))
+        entry.tracks = [SyntheticVideoTrack(), SyntheticAudioTrack()]
+        for track in entry.tracks:
+            pc.addTrack(track)
+        self.mesh[handle] = entry
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            counter = entry.media.video_in if track.kind == "video" else entry.media.audio_in
+            entry.media.tasks.append(asyncio.create_task(self._count_party(entry, track, counter)))
+
+        if self.seq > seq:  # of two parties, the one who joined later offers
+            await pc.setLocalDescription(await pc.createOffer())
+            await self.send(
+                "call.sdp", description={"type": "offer", "sdp": pc.localDescription.sdp}, to=handle
+            )
+
+    async def _count_party(self, entry: PartyMedia, track: Any, counter: FrameCounter) -> None:
+        run = asyncio.create_task(counter.run(track))
+        if await counter.wait_for(1) and track.kind == "video" and entry.first_video_at is None:
+            entry.first_video_at = time.monotonic()
+        await run
+
+    async def on_party_description(self, sender: str, description: dict[str, str]) -> None:
+        entry = self.mesh[sender]
+        pc = entry.media.pc
+        if description["type"] == "answer" and pc.signalingState != "have-local-offer":
+            return
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=description["sdp"], type=description["type"])
+        )
+        if description["type"] == "offer":
+            await pc.setLocalDescription(await pc.createAnswer())
+            answer = {"type": "answer", "sdp": pc.localDescription.sdp}
+            await self.send("call.sdp", description=answer, to=sender)
+
+    async def end_mesh(self) -> None:
+        mesh, self.mesh = self.mesh, {}
+        for entry in mesh.values():
+            await entry.close()
+        self.seq = -1
+
+    def party_first_video(self, handle: str) -> float | None:
+        """When the first video frame from that party of the mesh arrived (monotonic)."""
+        entry = self.mesh.get(handle)
+        return None if entry is None else entry.first_video_at
 
     def frames_received(self) -> tuple[int, int]:
         """(video, audio) frames received in the current call, over all its connections."""
@@ -484,6 +592,7 @@ class AgentBot(Bot):
     """An agent; with ``auto_accept`` it accepts every offer at once."""
 
     role = "agent"
+    principal = "patient"
 
     def __init__(self, *args: Any, auto_accept: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -500,3 +609,26 @@ class AgentBot(Bot):
 
     async def available(self) -> None:
         await self.send("agent.status", status="available")
+
+
+class GuestBot(Bot):
+    """A guest of a call (an interpreter, a carer, a clinician) with its link's token.
+
+    It has no connection of its own (no principal): with media on, it connects to every
+    other party through the mesh, as the browser's guest page does (lib/mesh.js). Off by
+    default: the protocol tests need none.
+    """
+
+    role = "guest"
+    principal = ""
+
+    def __init__(self, *args: Any, media: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, media=media, **kwargs)
+
+    async def join_call(self, name: str = "Lucía") -> dict[str, Any]:
+        """guest.join (the lobby's consent given); returns call.started."""
+        return await self.request("guest.join", "call.started", name=name, consent=True)
+
+    def parties(self) -> dict[str, Any] | None:
+        """The last call.parties: who is in the call."""
+        return self.last("call.parties")

@@ -82,6 +82,16 @@ MediaId = Annotated[str, Meta(max_length=32)]
 MLineIndex = Annotated[int, Meta(ge=0, le=15)]
 IceFragment = Annotated[str, Meta(max_length=256)]
 Sdp = Annotated[str, Meta(max_length=MAX_MESSAGE_BYTES)]
+# A party of a call, as pages name each other: the patient, the agent, a guest (g1…).
+Handle = Annotated[
+    str, Meta(max_length=8, pattern=_whole_match(r"patient|agent|[gs][1-9][0-9]{0,2}"))
+]
+GuestParty = Literal["interpreter", "carer", "clinician"]
+# How a supervisor is in a call: sees and hears both, sends nothing (monitor); talks to
+# the agent only (whisper); joins as a visible party (barge).
+SupervisionMode = Literal["monitor", "whisper", "barge"]
+EmailAddress = Annotated[str, Meta(max_length=254)]  # checked by server/mail/message.py
+CallId = Annotated[str, Meta(max_length=40, pattern=_whole_match(r"c_[A-Za-z0-9_-]{1,37}"))]
 
 
 class Checked(
@@ -134,9 +144,13 @@ class Description(Checked, kw_only=True, frozen=True):
 
 PATIENT: Final = frozenset({"patient"})
 AGENT: Final = frozenset({"agent"})
-CALLERS: Final = frozenset({"patient", "agent"})
-ANYONE: Final = frozenset({"patient", "agent", "admin"})
+GUEST: Final = frozenset({"guest"})
+PARTIES: Final = frozenset({"patient", "agent", "guest"})  # anyone in a call
+CALLERS_ONLY: Final = frozenset({"patient", "agent"})  # who may share a screen
+ANYONE: Final = frozenset({"patient", "agent", "admin", "guest", "supervisor"})
 ADMIN_OR_AGENT: Final = frozenset({"admin", "agent"})
+SUPERVISORS: Final = frozenset({"admin", "supervisor"})  # who may monitor, whisper, barge
+SIGNALLERS: Final = PARTIES | SUPERVISORS  # who sends SDP and ICE in a call
 
 
 class ClientMessage(Checked, tag_field="type", kw_only=True, frozen=True):
@@ -163,8 +177,8 @@ class Auth(ClientMessage, tag="auth", kw_only=True, frozen=True):
     """authenticate by token (bots, the admin console)"""
 
     ROLES = ANYONE | {"unauthenticated"}
-    token: Token  # a patient, agent or admin token
-    role: Literal["patient", "agent", "admin"]
+    token: Token  # a patient, agent, admin, guest or supervisor token
+    role: Literal["patient", "agent", "admin", "guest", "supervisor"]
 
 
 # -- system --
@@ -371,27 +385,30 @@ class StaffMessage(ClientMessage, tag="staff.message", kw_only=True, frozen=True
     text: ShortText
 
 
-# -- call (both parties) --
+# -- call (every party) --
 
 
 class CallSdp(ClientMessage, tag="call.sdp", kw_only=True, frozen=True):
-    """an SDP offer or answer for the peer"""
+    """an SDP offer or answer for another party (``to``; left out: the other of patient
+    and agent)"""
 
-    ROLES = CALLERS
+    ROLES = SIGNALLERS
     description: Description
+    to: Handle | UnsetType = UNSET
 
 
 class CallIce(ClientMessage, tag="call.ice", kw_only=True, frozen=True):
-    """a trickled ICE candidate (null: end)"""
+    """a trickled ICE candidate (null: end) for another party (``to``, as call.sdp)"""
 
-    ROLES = CALLERS
+    ROLES = SIGNALLERS
     candidate: Candidate | None
+    to: Handle | UnsetType = UNSET
 
 
 class CallChat(ClientMessage, tag="call.chat", kw_only=True, frozen=True):
-    """a chat message"""
+    """a chat message, to everyone in the call"""
 
-    ROLES = CALLERS
+    ROLES = PARTIES
     LINES = frozenset({"text"})
     text: LongText
 
@@ -399,14 +416,74 @@ class CallChat(ClientMessage, tag="call.chat", kw_only=True, frozen=True):
 class CallMedia(ClientMessage, tag="call.media", kw_only=True, frozen=True):
     """the sender's media connection state"""
 
-    ROLES = CALLERS
+    ROLES = PARTIES
     state: Literal["connected", "reconnecting", "failed"]
 
 
-class CallBye(ClientMessage, tag="call.bye", kw_only=True, frozen=True):
-    """hang up"""
+class CallScreen(ClientMessage, tag="call.screen", kw_only=True, frozen=True):
+    """the sender's video is now its screen (``on``), or its camera again; for the party
+    ``to`` (left out: the other of patient and agent)"""
 
-    ROLES = CALLERS
+    ROLES = CALLERS_ONLY
+    on: bool
+    to: Handle | UnsetType = UNSET
+
+
+class CallBye(ClientMessage, tag="call.bye", kw_only=True, frozen=True):
+    """hang up (a guest: leave the call)"""
+
+    ROLES = PARTIES
+
+
+class CallInvite(ClientMessage, tag="call.invite", kw_only=True, frozen=True):
+    """make a single-use guest link to this call"""
+
+    ROLES = AGENT
+    party: GuestParty
+    language: Language | UnsetType = UNSET
+    email: EmailAddress | UnsetType = UNSET  # also send the link there (VIDEODESK_SMTP_URL)
+
+
+class CallRemove(ClientMessage, tag="call.remove", kw_only=True, frozen=True):
+    """take a guest out of the call (their link stops working)"""
+
+    ROLES = AGENT
+    handle: Handle
+
+
+# -- guests --
+
+
+class GuestJoin(ClientMessage, tag="guest.join", kw_only=True, frozen=True):
+    """join the call of this guest link, after the lobby (name given, consent read)"""
+
+    ROLES = GUEST
+    name: FirstName
+    consent: Literal[True]
+
+
+# -- supervisors --
+
+
+class SupervisorWatch(ClientMessage, tag="supervisor.watch", kw_only=True, frozen=True):
+    """join a call in progress as its supervisor (monitor unless said)"""
+
+    ROLES = SUPERVISORS
+    call: CallId
+    mode: SupervisionMode = "monitor"
+
+
+class SupervisorMode(ClientMessage, tag="supervisor.mode", kw_only=True, frozen=True):
+    """switch between monitor, whisper and barge in the call being supervised"""
+
+    ROLES = SUPERVISORS
+    mode: SupervisionMode
+
+
+class SupervisorStop(ClientMessage, tag="supervisor.stop", kw_only=True, frozen=True):
+    """leave the call being supervised"""
+
+    ROLES = SUPERVISORS
 
 
 # -- the table ---------------------------------------------------------------------
@@ -443,7 +520,14 @@ MESSAGE_TYPES: tuple[type[ClientMessage], ...] = (
     CallIce,
     CallChat,
     CallMedia,
+    CallScreen,
     CallBye,
+    CallInvite,
+    CallRemove,
+    GuestJoin,
+    SupervisorWatch,
+    SupervisorMode,
+    SupervisorStop,
 )
 ENVELOPE: tuple[str, ...] = ("type", "id", "v")
 

@@ -43,12 +43,15 @@ class ServerMessage(
         return str(self.__struct_config__.tag)
 
 
-EVERYONE = frozenset({"patient", "agent", "admin"})
+EVERYONE = frozenset({"patient", "agent", "admin", "guest", "supervisor"})
 PATIENT = frozenset({"patient"})
 AGENT = frozenset({"agent"})
 CALLERS = frozenset({"patient", "agent"})
+PARTIES = frozenset({"patient", "agent", "guest"})  # anyone in a call
+SUPERVISED = PARTIES | {"admin", "supervisor"}  # and a supervisor watching it
 STAFF = frozenset({"agent", "admin"})
 ADMIN = frozenset({"admin"})
+WATCHERS = frozenset({"admin", "supervisor"})  # who sees the live dashboard
 
 
 # -- nested parts ----------------------------------------------------------------------
@@ -57,13 +60,14 @@ ADMIN = frozenset({"admin"})
 class SessionInfo(Part):
     """What a page may know of its own session (as from ``/api/v1/session``)."""
 
-    role: Literal["patient", "agent", "admin"]
+    role: Literal["patient", "agent", "admin", "guest", "supervisor"]
     name: str
     queue: str
     queues: list[str]
     languages: list[str]
     reason: str
     expires_at: int  # epoch seconds
+    party: str | UnsetType = UNSET  # guests: interpreter, carer or clinician
 
 
 class IceServer(Part):
@@ -222,6 +226,7 @@ class DashboardAgent(Part):
     reason: str
     since_ms: int
     queues: list[str]
+    call: str = ""  # the call the agent is in ('' when none): what a supervisor watches
 
 
 # -- to everyone -----------------------------------------------------------------------
@@ -232,7 +237,7 @@ class Welcome(ServerMessage, tag="welcome", kw_only=True):
 
     TO = EVERYONE
     v: int
-    role: Literal["patient", "agent", "admin"]
+    role: Literal["patient", "agent", "admin", "guest", "supervisor"]
     session: SessionInfo
     ice: IceConfig
     desk: DeskStatus | UnsetType = UNSET  # patients only
@@ -414,22 +419,23 @@ class StaffSent(ServerMessage, tag="staff.sent", kw_only=True):
     queue: str
 
 
-# -- the call (both parties) -----------------------------------------------------------
+# -- the call (every party) -----------------------------------------------------------
 
 
 class CallChat(ServerMessage, tag="call.chat", kw_only=True):
     """a chat message of the call (also each item of call.started's ``history``)"""
 
-    TO = CALLERS
-    from_: Literal["patient", "agent"] = msgspec.field(name="from")
+    TO = SUPERVISED
+    from_: Literal["patient", "agent", "guest"] = msgspec.field(name="from")
     text: str
     at: int  # epoch ms
+    handle: str | UnsetType = UNSET  # a guest's message: which guest (call.parties)
 
 
 class CallStarted(ServerMessage, tag="call.started", kw_only=True):
     """the call begins (or resumes); the agent makes the WebRTC offer"""
 
-    TO = CALLERS
+    TO = SUPERVISED
     call: str
     kind: Literal["call", "callback", "transfer"]
     polite: bool
@@ -438,22 +444,47 @@ class CallStarted(ServerMessage, tag="call.started", kw_only=True):
     ice: IceConfig
     resumed: bool
     patient: PatientContext | UnsetType = UNSET  # agents only
-    history: list[CallChat]  # the chat so far, on resume (else empty)
+    history: list[CallChat]  # the chat so far, on resume (else empty; guests: since joining)
     on_hold: bool | UnsetType = UNSET  # patients only
 
 
-class CallSdp(ServerMessage, tag="call.sdp", kw_only=True):
-    """the peer's SDP offer or answer"""
+class CallParty(Part):
+    """One party of a call, as every page of it sees them."""
 
-    TO = CALLERS
+    handle: str  # patient, agent, g1, s2… (g: a guest, s: a supervisor)
+    party: Literal["patient", "agent", "interpreter", "carer", "clinician", "supervisor"]
+    name: str  # first name ('' when not given)
+    seq: int  # of two parties, the one with the greater seq makes the offers
+    language: str | UnsetType = UNSET  # a guest's language, when the agent gave one
+    # A supervisor's: monitor and whisper are not shown to the patient (nor monitor to
+    # the agent), unless the desk is set to say so (``notice``).
+    mode: Literal["monitor", "whisper", "barge"] | UnsetType = UNSET
+
+
+class CallParties(ServerMessage, tag="call.parties", kw_only=True):
+    """who is in the call now (sent whenever that changes, and after call.started)"""
+
+    TO = SUPERVISED
+    call: str
+    you: str  # this page's own handle
+    parties: list[CallParty]  # everyone, this page too
+    notice: bool = False  # say when a supervisor listens in (VIDEODESK_SUPERVISOR_NOTICE)
+
+
+class CallSdp(ServerMessage, tag="call.sdp", kw_only=True):
+    """another party's SDP offer or answer"""
+
+    TO = SUPERVISED
     description: SdpDescription
+    from_: str | UnsetType = msgspec.field(default=UNSET, name="from")  # left out: the peer
 
 
 class CallIce(ServerMessage, tag="call.ice", kw_only=True):
-    """the peer's trickled ICE candidate (null: the end of candidates)"""
+    """another party's trickled ICE candidate (null: the end of candidates)"""
 
-    TO = CALLERS
+    TO = SUPERVISED
     candidate: IceCandidate | None
+    from_: str | UnsetType = msgspec.field(default=UNSET, name="from")  # left out: the peer
 
 
 class CallPeer(ServerMessage, tag="call.peer", kw_only=True):
@@ -473,25 +504,46 @@ class CallPeerMedia(ServerMessage, tag="call.peer_media", kw_only=True):
 class CallHold(ServerMessage, tag="call.hold", kw_only=True):
     """the patient is on hold (``on``), or back"""
 
-    TO = CALLERS
+    TO = PARTIES
     on: bool
 
 
-class CallEnded(ServerMessage, tag="call.ended", kw_only=True):
-    """the call is over"""
+class CallScreen(ServerMessage, tag="call.screen", kw_only=True):
+    """the sender's video shows their screen now (``on``), or their camera again"""
 
-    TO = CALLERS
+    TO = PARTIES
+    on: bool
+    from_: str | UnsetType = msgspec.field(default=UNSET, name="from")  # left out: the peer
+
+
+class CallInviteLink(ServerMessage, tag="call.invite_link", kw_only=True):
+    """the answer to call.invite: the guest link to pass on (single use, this call only)"""
+
+    TO = AGENT
+    party: Literal["interpreter", "carer", "clinician"]
+    link: str
+    expires_at: int  # epoch seconds; the link works only while the call lasts, too
+    language: str | UnsetType = UNSET
+    mailed: bool = False  # sent by e-mail too (call.invite with email)
+
+
+class CallEnded(ServerMessage, tag="call.ended", kw_only=True):
+    """the call is over (for a guest: over for them)"""
+
+    TO = SUPERVISED
     call: str
-    reason: str  # completed, patient_ended, transferred, agent_lost, patient_lost, revoked
+    # completed, patient_ended, transferred, agent_lost, patient_lost, revoked; guests
+    # also: left (they left), removed (the agent took them out)
+    reason: str
 
 
 # -- to admins -------------------------------------------------------------------------
 
 
 class Dashboard(ServerMessage, tag="dashboard", kw_only=True):
-    """the live dashboard, pushed every 2 s"""
+    """the live dashboard, pushed every 2 s (a supervisor's: its queues only)"""
 
-    TO = ADMIN
+    TO = WATCHERS
     at: int  # epoch ms
     queues: list[DashboardQueue]
     agents: list[DashboardAgent]
@@ -528,6 +580,9 @@ SERVER_MESSAGE_TYPES: tuple[type[ServerMessage], ...] = (
     CallPeer,
     CallPeerMedia,
     CallHold,
+    CallScreen,
+    CallParties,
+    CallInviteLink,
     CallEnded,
     Dashboard,
 )

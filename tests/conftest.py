@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.support.queues",
     "tests.support.loopback",
     "tests.support.desks",
+    "tests.support.calls",
     "tests.support.desk_group",
     "tests.support.sockets",
     "tests.support.postgres",

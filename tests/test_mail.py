@@ -43,6 +43,7 @@ from server.core.settings import Settings, SettingsError
 from server.mail.message import Invitation, body_of, checked_address, compose, first_name
 from server.mail.outbox import Outbox, smtp_transport
 from server.mail.smtp import MailServer, tls_context
+from signaling.client import AgentBot, ClientError, PatientBot
 from tests.conftest import make_env
 from tests.support.canary import PATIENT_REASON
 from tests.support.desks import LiveDesk, start_desk
@@ -859,3 +860,38 @@ def test_the_message_says_what_the_link_is_for_and_when_it_ends() -> None:
     assert isinstance(parsed, EmailMessage)
     assert re.fullmatch(r"[^\r\n]+", str(parsed["Subject"]))
     assert link in parsed.get_content().split()
+
+
+async def test_an_agent_sends_a_guest_link_by_e_mail(starttls_desk: LiveDesk, inbox: Inbox) -> None:
+    """From the call view: the link goes to the interpreter in the desk's own words,
+    and nothing of the patient goes with it."""
+    desk = starttls_desk
+    patient = PatientBot(desk.url, desk.invite(name="Ana"), media=False)
+    agent = AgentBot(desk.url, desk.agent_token(), media=False)
+    try:
+        await patient.connect()
+        await patient.join(name="Ana", reason=PATIENT_REASON)
+        await agent.connect()
+        await agent.available()
+        await agent.accept(await agent.next("agent.offer"))
+        await patient.next("call.started")
+        with pytest.raises(ClientError) as bad:
+            await agent.request("call.invite", "never", party="interpreter", email="not an address")
+        assert bad.value.code == "invalid_address"
+        link = await agent.request(
+            "call.invite", "call.invite_link", party="interpreter", email="lucia@example.org"
+        )
+        assert link["mailed"] is True
+        deadline = asyncio.get_running_loop().time() + SETTLE_WITHIN
+        while not inbox.messages:
+            assert asyncio.get_running_loop().time() < deadline, "no e-mail arrived"
+            await asyncio.sleep(0.05)
+        [received] = inbox.messages
+        assert received.rcpt_tos == ["lucia@example.org"]
+        assert received.message["Subject"] == "Your link to join a video consultation"
+        assert link["link"] in received.text.split()
+        assert "as the interpreter" in received.text
+        assert "Ana" not in received.text and PATIENT_REASON not in received.text
+    finally:
+        await patient.close()
+        await agent.close()

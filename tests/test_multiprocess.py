@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from signaling.client import AgentBot, PatientBot
+from signaling.client import AgentBot, GuestBot, PatientBot
 from tests.support import canary
 from tests.support.desk_group import DeskGroup
 from tests.support.invariants import check_invariants
@@ -57,5 +57,58 @@ async def test_call_across_two_processes(
             "joined", "offered", "accepted", "call_started", "call_ended"
         ]  # fmt: skip
     finally:
+        await patient.close()
+        await agent.close()
+
+
+async def test_a_guest_whose_process_dies_rejoins_on_another(
+    desk_group: DeskGroup, redis: Redis
+) -> None:
+    """The interpreter's socket is on process 0, the patient's and agent's on process 1.
+    Process 0 is SIGKILLed mid-call: the guest's page reconnects to process 1 and is in
+    the call again at once, with a new seq, so the others start a fresh connection."""
+    origin = desk_group.url(0)
+    patient = PatientBot(
+        desk_group.url(1), desk_group.mint("invite", name="Ana", queues=("pharmacy",)),
+        origin=origin, media=False,
+    )  # fmt: skip
+    agent = AgentBot(
+        desk_group.url(1), desk_group.mint("agent", name="Sam", queues=("pharmacy",)),
+        origin=origin, media=False,
+    )  # fmt: skip
+    guest: GuestBot | None = None
+    try:
+        await patient.connect()
+        await patient.join(name="Ana")
+        await agent.connect()
+        await agent.available()
+        await agent.accept(await agent.next("agent.offer"))
+        call = (await patient.next("call.started"))["call"]
+        link = await agent.request("call.invite", "call.invite_link", party="interpreter")
+        token = link["link"].split("#token=")[1]
+        guest = GuestBot(
+            desk_group.url(0), token, origin=origin, alternates=(desk_group.url(1),),
+            auto_reconnect=True,
+        )  # fmt: skip
+        await guest.connect()
+        await guest.join_call("Lucía")
+        before = await agent.next("call.parties", you="agent")
+        seq = {p["handle"]: p["seq"] for p in before["parties"]}["g1"]
+        mark = len(agent.received)
+
+        desk_group.processes[0].kill()
+
+        await guest.wait_for(lambda: guest is not None and guest.reconnects >= 1, 20, "reconnect")
+        again = await guest.next("call.started", after=2, call=call)
+        assert again["resumed"] is True
+        after = await agent.next("call.parties", after=mark)
+        now = {p["handle"]: p for p in after["parties"]}
+        assert list(now) == ["patient", "agent", "g1"]
+        assert now["g1"]["seq"] > seq and now["g1"]["name"] == "Lucía"
+        await guest.send("call.chat", text="back again")
+        await patient.wait_for(lambda: any(c["text"] == "back again" for c in patient.chats), 5)
+    finally:
+        if guest is not None:
+            await guest.close()
         await patient.close()
         await agent.close()

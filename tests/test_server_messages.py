@@ -22,7 +22,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from signaling import server_messages as sm
-from signaling.client import AgentBot, Bot, ClientError, PatientBot
+from signaling.client import AgentBot, Bot, ClientError, GuestBot, PatientBot
 from signaling.schema import SCHEMA_PATH, SERVER_UNION
 from tests.support.desks import LiveDesk
 
@@ -45,6 +45,10 @@ CALL_BACK_AND_LOBBY = {
     "welcome", "queue.state", "queue.joined", "agent.state", "agent.offer", "agent.callback",
     "agent.ringing", "agent.ring_declined", "call.ring", "agent.offer_cancelled",
     "lobby.test_answer",
+}  # fmt: skip
+GUESTS = {
+    "welcome", "call.started", "call.invite_link", "call.parties", "call.chat", "call.screen",
+    "call.ended",
 }  # fmt: skip
 # Sent by the desk, but by none of the flows here (and why).
 NOT_COVERED: dict[str, str] = {}
@@ -203,6 +207,40 @@ async def test_every_message_of_a_call_back_and_a_lobby_test_is_a_server_message
     assert seen >= CALL_BACK_AND_LOBBY, f"not sent: {CALL_BACK_AND_LOBBY - seen}"
 
 
+async def test_a_call_with_a_guest_sends_server_messages(live_desk: LiveDesk) -> None:
+    patient = PatientBot(live_desk.url, live_desk.invite(name="Ana"), media=False)
+    agent = AgentBot(live_desk.url, live_desk.agent_token(), media=False)
+    bots: list[Bot] = [patient, agent]
+    try:
+        await patient.connect()
+        await patient.join(name="Ana", language="es")
+        await agent.connect()
+        await agent.available()
+        await agent.accept(await agent.next("agent.offer"))
+        await patient.next("call.started")
+        link = await agent.request("call.invite", "call.invite_link", party="interpreter",
+                                   language="es")  # fmt: skip
+        guest = GuestBot(live_desk.url, link["link"].split("#token=")[1])
+        bots.append(guest)
+        await guest.connect()
+        await guest.join_call("Lucía")
+        await patient.next("call.parties")
+        await guest.send("call.chat", text="hola")
+        await patient.next("call.chat")
+        await agent.send("call.screen", on=True)  # the agent shows a leaflet to everyone
+        await agent.send("call.screen", on=True, to="g1")
+        assert "from" not in await patient.next("call.screen", on=True)
+        assert (await guest.next("call.screen", on=True))["from"] == "agent"
+        await agent.send("call.bye")
+        await guest.next("call.ended")
+    finally:
+        for bot in bots:
+            await bot.close()
+    seen, wrong = problems(bots)
+    assert not wrong, "\n".join(wrong)
+    assert seen >= GUESTS, f"not sent: {GUESTS - seen}"
+
+
 @pytest.mark.parametrize(
     "desk_env", [{"VIDEODESK_OPENING_HOURS": "mon-fri 08:00-18:00, sat 09:00-12:30"}]
 )
@@ -219,7 +257,7 @@ async def test_a_welcome_with_opening_hours_is_a_server_message(live_desk: LiveD
 
 
 def test_the_flows_cover_every_server_message() -> None:
-    covered = VISIT | CALL_BACK_AND_LOBBY
+    covered = VISIT | CALL_BACK_AND_LOBBY | GUESTS
     assert covered | set(NOT_COVERED) == set(sm.SERVER_MESSAGES), set(sm.SERVER_MESSAGES) ^ (
         covered | set(NOT_COVERED)
     )
@@ -363,4 +401,4 @@ def test_the_reader_of_protocol_js_reads_what_it_is_given() -> None:
         "a",
         "d.e",
     ]
-    assert js_fields('ChatMessage & {type: "call.chat"}') == {"from", "text", "at"}
+    assert js_fields('ChatMessage & {type: "call.chat"}') == {"from", "text", "at", "handle"}

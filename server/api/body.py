@@ -84,7 +84,7 @@ class SessionRequest(Body, frozen=True, kw_only=True):
     token: Token = ""
 
 
-TokenType = Literal["admin", "agent", "invite", "desk"]
+TokenType = Literal["admin", "agent", "invite", "desk", "supervisor"]
 
 
 class TokenRequest(Body, frozen=True, kw_only=True):
@@ -274,8 +274,8 @@ class TokenInfo(Answer, frozen=True, kw_only=True):
     """An issued token (in the list: without the token itself)."""
 
     jti: str
-    role: Literal["admin", "agent", "patient"]
-    type: TokenType
+    role: Literal["admin", "agent", "patient", "guest", "supervisor"]
+    type: TokenType | Literal["guest"]  # guest links are made in a call, not here
     subject: str
     label: str
     queues: list[str]
@@ -318,7 +318,7 @@ class MailStatus(Answer, frozen=True, kw_only=True):
 
     id: str
     status: Literal["queued", "sent", "failed"]
-    kind: Literal["patient", "agent"] | UnsetType = UNSET
+    kind: Literal["patient", "agent", "guest"] | UnsetType = UNSET
     queued_at: Unix | UnsetType = UNSET
     sent_at: Unix | UnsetType = UNSET
     failed_at: Unix | UnsetType = UNSET

@@ -38,6 +38,7 @@ from server.core.settings import SettingsError
 from server.mail.message import Invitation, checked_address, first_name
 from server.mail.outbox import OUTBOX, Outbox, smtp_transport
 from server.mail.smtp import MAIL_SERVER, MailServer, helo_name, tls_context
+from server.ws.desk import DESK
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     transport = smtp_transport(server, tls=tls, helo=helo_name(settings.public_url))
     outbox = Outbox(app[appkeys.REDIS], app[appkeys.KEYS], transport, sender=settings.smtp_from)
     app[OUTBOX] = outbox
+    app[DESK].outbox = outbox  # guest links from the agent's call view, too
     log.info("invitation e-mails go to the mail server on port %s (%s)", server.port, server.mode)
     yield
     await outbox.close()

@@ -14,12 +14,13 @@ from aiohttp import web
 from server.api.body import SessionRequest, read
 from server.auth.bearer import client_address
 from server.auth.sessions import COOKIES, SESSIONS, Session, cookie_name, session_for
-from server.auth.tokens import TOKENS, Claims
+from server.auth.tokens import TOKENS, Claims, Role
 from server.core import appkeys
 from server.core.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnsupportedMediaType
 from server.core.origins import origin_allowed
 
 EXCHANGES_PER_MINUTE = 30
+PAGE_ROLES: tuple[Role, ...] = ("patient", "agent", "guest")  # the roles with a cookie
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -82,18 +83,22 @@ def _refuse_cross_site(request: web.Request) -> None:
 
 
 async def _claims(request: web.Request, token: str) -> Claims:
+    """The token's claims for the first page role whose audience it is (a revoked one
+    says so); an admin token is told to stay a bearer token."""
     tokens = request.app[TOKENS]
-    try:
-        return await tokens.verify(token, "patient")
-    except Unauthorized as patient_error:
+    first_error: Unauthorized | None = None
+    for role in PAGE_ROLES:
         try:
-            return await tokens.verify(token, "agent")
-        except Unauthorized:
-            try:
-                tokens.decode(token, "admin")
-            except Unauthorized:
-                raise patient_error from None
-            raise Forbidden("Admins use their token as a bearer token.") from None
+            tokens.decode(token, role)
+        except Unauthorized as error:
+            first_error = first_error or error
+            continue
+        return await tokens.verify(token, role)
+    try:
+        tokens.decode(token, "admin")
+    except Unauthorized:
+        raise first_error or Unauthorized("token is not valid here") from None
+    raise Forbidden("Admins use their token as a bearer token.")
 
 
 def _set_cookie(request: web.Request, response: web.Response, session: Session) -> None:
@@ -123,11 +128,11 @@ async def end_session(request: web.Request) -> web.Response:
 
 
 def session_cookie(request: web.Request) -> str:
-    """The session cookie of the role the page asks for (``?as=patient|agent``), or the
+    """The session cookie of the role the page asks for (``?as=patient|agent|guest``), or the
     patient's then the agent's when it does not say."""
     wanted = request.query.get("as")
     if wanted is not None and wanted not in COOKIES:
-        raise BadRequest("as must be patient or agent")
+        raise BadRequest("as must be patient, agent or guest")
     roles = [wanted] if wanted else list(COOKIES)
     for role in roles:
         sid = request.cookies.get(cookie_name(role), "")

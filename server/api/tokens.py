@@ -15,7 +15,13 @@ from server.core.errors import BadRequest
 from server.core.settings import Settings
 
 ADMIN_REQUESTS_PER_MINUTE = 240
-PAGE_OF_TYPE = {"admin": "/admin", "agent": "/agent", "invite": "/p", "desk": "/p"}
+PAGE_OF_TYPE = {
+    "admin": "/admin",
+    "supervisor": "/admin",  # the console, with only what a supervisor may use
+    "agent": "/agent",
+    "invite": "/p",
+    "desk": "/p",
+}
 
 
 def link_for(settings: Settings, issued: IssuedToken) -> str:
@@ -35,7 +41,7 @@ def token_request(settings: Settings, body: TokenBody) -> TokenRequest:
     for language in body.languages:
         if language not in spoken:
             raise BadRequest(f"no queue is served in language {language}", code="unknown_language")
-    if typ == "agent" and not queues:
+    if typ in ("agent", "supervisor") and not queues:
         queues = tuple(sorted(known))
     if typ in ("invite", "desk") and len(queues) != 1:
         raise BadRequest("a patient link needs exactly one queue", code="unknown_queue")

@@ -24,7 +24,7 @@ from server.auth.tokens import Claims, Role, end_sessions_of_token, new_id
 from server.core.errors import Unauthorized
 from server.core.redis_keys import SESSION_MAX_TTL, Keys
 
-COOKIES = {"patient": "vd_patient", "agent": "vd_agent"}
+COOKIES = {"patient": "vd_patient", "agent": "vd_agent", "guest": "vd_guest"}
 
 
 def cookie_name(role: str) -> str:
@@ -49,6 +49,8 @@ class Session:
     priority: str = "normal"
     single_use: bool = False
     typ: str = ""
+    call: str = ""  # a guest's one call
+    party: str = ""  # a guest's part in it (interpreter, carer, clinician)
 
     @property
     def queue(self) -> str:
@@ -56,7 +58,9 @@ class Session:
 
     def public(self) -> dict[str, Any]:
         """What the page may know about its own session (no ids, no token)."""
+        extra: dict[str, Any] = {"party": self.party} if self.role == "guest" else {}
         return {
+            **extra,
             "role": self.role,
             "name": self.name,
             "queue": self.queue,
@@ -68,8 +72,10 @@ class Session:
 
 
 def session_for(claims: Claims, sid: str | None = None) -> Session:
-    """A session for verified claims (patients get a fresh patient id)."""
-    participant = new_id("p_") if claims.role == "patient" else claims.sub
+    """A session for verified claims (patients and guests get a fresh id: whoever else
+    opens the same link is someone else, and a single-use link admits only the first)."""
+    fresh = {"patient": "p_", "guest": "g_"}
+    participant = new_id(fresh[claims.role]) if claims.role in fresh else claims.sub
     return Session(
         sid=sid or secrets.token_urlsafe(32),
         role=claims.role,
@@ -83,6 +89,8 @@ def session_for(claims: Claims, sid: str | None = None) -> Session:
         priority=claims.priority,
         single_use=claims.single_use,
         typ=claims.typ,
+        call=claims.call,
+        party=claims.party,
     )
 
 
@@ -107,6 +115,8 @@ class SessionStore:
             "priority": session.priority,
             "single_use": "1" if session.single_use else "0",
             "typ": session.typ,
+            "call": session.call,
+            "party": session.party,
         }
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys.session(session.sid), mapping=record)
@@ -134,6 +144,8 @@ class SessionStore:
             priority=record.get("priority", "normal"),
             single_use=record.get("single_use") == "1",
             typ=record.get("typ", ""),
+            call=record.get("call", ""),
+            party=record.get("party", ""),
         )
 
     async def delete(self, session: Session) -> None:

@@ -35,8 +35,8 @@ from signaling.text import text_problem
 
 log = logging.getLogger(__name__)
 
-Role = Literal["admin", "agent", "patient"]
-ROLES: tuple[Role, ...] = ("admin", "agent", "patient")
+Role = Literal["admin", "agent", "patient", "guest", "supervisor"]
+ROLES: tuple[Role, ...] = ("admin", "agent", "patient", "guest", "supervisor")
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 
@@ -45,16 +45,27 @@ TYPES_BY_ROLE: dict[Role, frozenset[str]] = {
     "admin": frozenset({"admin"}),
     "agent": frozenset({"agent"}),
     "patient": frozenset({"invite", "desk"}),
+    "guest": frozenset({"guest"}),
+    # Watches the live dashboard of its queues and monitors, whispers into or barges into
+    # their calls (server/ws/supervisor.py); nothing of the admin API.
+    "supervisor": frozenset({"supervisor"}),
 }
+# Who an agent may bring into a call with a guest link (docs/protocol.md, "Guests").
+GUEST_PARTIES = ("interpreter", "carer", "clinician")
 DEFAULT_TTL: dict[str, int] = {
     "admin": 12 * 3600,
     "agent": 12 * 3600,
+    "supervisor": 12 * 3600,
     "invite": 24 * 3600,
     "desk": 90 * 24 * 3600,
+    # A guest link is good for one call and only while it lasts (server/ws/guest.py
+    # checks that at every join); the token itself lapses after this.
+    "guest": 4 * 3600,
 }
 MAX_TOKEN_TTL = 366 * 24 * 3600
 TOKEN_ENTRY_GRACE = 7 * 24 * 3600  # a token's list entry outlives it, so it can still be revoked
 PRIORITIES = ("normal", "urgent")
+SINGLE_USE = frozenset({"invite", "guest"})  # consumed by the first session that joins
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
@@ -83,6 +94,8 @@ class Claims:
     reason: str = ""
     priority: str = "normal"
     single_use: bool = False
+    call: str = ""  # a guest token's one call
+    party: str = ""  # a guest's part in it: interpreter, carer or clinician
 
     @property
     def queue(self) -> str:
@@ -94,7 +107,7 @@ class Claims:
 class TokenRequest:
     """What an admin asks for when issuing a token."""
 
-    typ: Literal["admin", "agent", "invite", "desk"]
+    typ: Literal["admin", "agent", "invite", "desk", "guest", "supervisor"]
     name: str = ""
     queues: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
@@ -104,11 +117,14 @@ class TokenRequest:
     not_before: int | None = None
     subject: str | None = None
     label: str = ""
+    call: str = ""
+    party: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def role(self) -> Role:
-        return {"admin": "admin", "agent": "agent"}.get(self.typ, "patient")  # type: ignore[return-value]
+        roles = {"admin": "admin", "agent": "agent", "guest": "guest", "supervisor": "supervisor"}
+        return roles.get(self.typ, "patient")  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +164,11 @@ class TokenService:
         if request.priority not in PRIORITIES:
             raise BadRequest("priority must be normal or urgent")
         role = request.role
-        prefix = {"admin": "u_", "agent": "a_", "patient": "i_"}[role]
+        if role == "guest" and (not request.call or request.party not in GUEST_PARTIES):
+            raise BadRequest("a guest link names its call and the guest's part in it")
+        prefix = {"admin": "u_", "agent": "a_", "patient": "i_", "guest": "g_", "supervisor": "s_"}[
+            role
+        ]
         claims = Claims(
             role=role,
             typ=request.typ,
@@ -163,7 +183,9 @@ class TokenService:
             languages=request.languages,
             reason=request.reason,
             priority=request.priority,
-            single_use=request.typ == "invite",
+            single_use=request.typ in SINGLE_USE,
+            call=request.call if role == "guest" else "",
+            party=request.party if role == "guest" else "",
         )
         payload: dict[str, Any] = {
             "iss": self._issuer,
@@ -181,6 +203,8 @@ class TokenService:
             ("queues", list(claims.queues)),
             ("languages", list(claims.languages)),
             ("reason", claims.reason),
+            ("call", claims.call),
+            ("party", claims.party),
         ):
             if value:
                 payload[claim] = value
@@ -458,7 +482,7 @@ def _claims_from(payload: dict[str, Any], role: Role) -> Claims:
         if not isinstance(payload[name], int):
             raise Unauthorized(f"token claim {name} is not valid")
     single_use = payload.get("single_use", False)
-    if not isinstance(single_use, bool) or (typ == "invite") != single_use:
+    if not isinstance(single_use, bool) or (typ in SINGLE_USE) != single_use:
         raise Unauthorized("token claim single_use is not valid")
     claims = Claims(
         role=role,
@@ -473,7 +497,11 @@ def _claims_from(payload: dict[str, Any], role: Role) -> Claims:
         reason=_str_claim(payload, "reason", 500),
         priority=_str_claim(payload, "priority", 10, "normal"),
         single_use=single_use,
+        call=_str_claim(payload, "call", 64),
+        party=_str_claim(payload, "party", 16),
     )
+    if role == "guest" and (not claims.call or claims.party not in GUEST_PARTIES):
+        raise Unauthorized("token is not valid here")
     if not claims.sub or not claims.jti or claims.priority not in PRIORITIES:
         raise Unauthorized("token is not valid here")
     if role == "patient" and len(claims.queues) != 1:

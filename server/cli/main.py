@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    issue.add_argument("--role", required=True, choices=("admin", "agent", "patient"))
+    issue.add_argument("--role", required=True, choices=("admin", "agent", "patient", "supervisor"))
     issue.add_argument("--name", default="", help="agent's name, or patient's first name")
     issue.add_argument(
         "--queue",

@@ -45,6 +45,8 @@ def _request_body(args: argparse.Namespace) -> dict[str, object]:
     elif args.role == "agent":
         body["queues"] = args.queue
         body["languages"] = args.language
+    elif args.role == "supervisor":
+        body["queues"] = args.queue
     if args.ttl is not None:
         body["ttl"] = args.ttl
     return body

@@ -112,6 +112,11 @@ class Keys:
     def call(self, call_id: str) -> str:
         return f"{self.prefix}c:{call_id}"
 
+    def call_guests(self, call_id: str) -> str:
+        """A call's guests (server/queue/parties.py): hash of ``h:<handle>`` → the guest
+        as JSON, ``p:<guest id>`` → handle, ``count``, ``next``, ``seq``."""
+        return f"{self.prefix}c:{call_id}:guests"
+
     def call_chat(self, call_id: str) -> str:
         """List of a call's chat messages (for a party who reconnects)."""
         return f"{self.prefix}c:{call_id}:chat"

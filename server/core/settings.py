@@ -73,6 +73,9 @@ class Settings:
     turn_secret: str | None = None
     turn_ttl: int = 3600
     relay_only: bool = False
+    # Say on the patient's and the agent's pages when a supervisor monitors or whispers
+    # (barge is always shown: the supervisor is then a visible party).
+    supervisor_notice: bool = False
     outcome_codes: tuple[str, ...] = ()
     agent_idle_timeout: float = 3600.0
     drain_seconds: float = 2.0
@@ -164,6 +167,9 @@ class Settings:
             turn_secret=reader.get("VIDEODESK_TURN_SECRET", _DEFAULT.turn_secret, _secret),
             turn_ttl=reader.get("VIDEODESK_TURN_TTL", _DEFAULT.turn_ttl, _int_range(60, 86400)),
             relay_only=reader.get("VIDEODESK_RELAY_ONLY", _DEFAULT.relay_only, _bool),
+            supervisor_notice=reader.get(
+                "VIDEODESK_SUPERVISOR_NOTICE", _DEFAULT.supervisor_notice, _bool
+            ),
             outcome_codes=reader.get("VIDEODESK_OUTCOME_CODES", _names(DEFAULT_OUTCOMES), _names),
             agent_idle_timeout=reader.get(
                 "VIDEODESK_AGENT_IDLE_TIMEOUT", _DEFAULT.agent_idle_timeout, _seconds(60, 86400)

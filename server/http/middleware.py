@@ -151,7 +151,7 @@ def apply_security_headers(
     aiohttp's parser gives before the application runs: see :mod:`server.http.parser_errors`)."""
     headers["Content-Security-Policy"] = content_security_policy(csp_nonce(request))
     headers["Permissions-Policy"] = (
-        "camera=(self), microphone=(self), display-capture=(), geolocation=()"
+        "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
     )
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Content-Type-Options"] = "nosniff"

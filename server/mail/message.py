@@ -32,18 +32,23 @@ _FIRST_NAME = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 SUBJECTS = {
     "patient": "Your video consultation link",
     "agent": "Your agent console link",
+    "guest": "Your link to join a video consultation",
 }
+# How a guest's part reads in the guest e-mail ("to join a video consultation as …").
+GUEST_PARTS = {"interpreter": "the interpreter", "carer": "a carer or relative",
+               "clinician": "a clinician"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Invitation:
     """What one e-mail says. Built from a token the desk verified, never from free text."""
 
-    kind: Literal["patient", "agent"]
+    kind: Literal["patient", "agent", "guest"]
     link: str
     first_name: str
     expires_at: int
     single_use: bool = False
+    party: str = ""  # a guest's part in the call: interpreter, carer, clinician
 
 
 def checked_address(raw: object) -> str:
@@ -90,7 +95,17 @@ def _until(seconds: int) -> str:
 def body_of(invitation: Invitation) -> str:
     """The message's text (English)."""
     greeting = f"Hello {invitation.first_name}," if invitation.first_name else "Hello,"
-    if invitation.kind == "agent":
+    if invitation.kind == "guest":
+        about = [
+            "You have been asked to join a video consultation as "
+            f"{GUEST_PARTS.get(invitation.party, 'a guest')}. Open the link on the phone,",
+            "tablet or computer you will use: you can check your camera and microphone,",
+            "then join the call. The link works once, and only while the call lasts.",
+        ]
+        warning = [
+            "Please do not share this link or forward this e-mail: the call is private.",
+        ]
+    elif invitation.kind == "agent":
         about = [
             "Here is your link to the agent console of the video desk. Open it in the",
             "browser you take video calls in.",

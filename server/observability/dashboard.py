@@ -8,6 +8,7 @@ created (the report endpoints give date ranges).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from server.queue.engine import QueueEngine
@@ -22,10 +23,12 @@ async def snapshot(engine: QueueEngine) -> dict[str, Any]:
     agent_ids: list[str] = sorted(await redis.smembers(keys.agents))  # type: ignore[arg-type]
     async with redis.pipeline(transaction=False) as pipe:
         for aid in agent_ids:
-            pipe.hmget(keys.agent(aid), ["name", "state", "reason", "state_since", "queues"])
+            pipe.hmget(
+                keys.agent(aid), ["name", "state", "reason", "state_since", "queues", "call"]
+            )
         agent_rows = await pipe.execute()
     agents = []
-    for aid, (name, state, reason, since, queues) in zip(agent_ids, agent_rows, strict=True):
+    for aid, (name, state, reason, since, queues, call) in zip(agent_ids, agent_rows, strict=True):
         agents.append(
             {
                 "id": aid,
@@ -34,10 +37,28 @@ async def snapshot(engine: QueueEngine) -> dict[str, Any]:
                 "reason": reason or "",
                 "since_ms": int(since or 0),
                 "queues": [q for q in (queues or "").split(",") if q],
+                # The call a supervisor may watch (the agent's hash keeps it into wrap-up).
+                "call": (call or "") if state == "in_call" else "",
             }
         )
     queues = [await _queue(engine, name, agents, now) for name in engine.queues]
     return {"at": now, "queues": queues, "agents": agents}
+
+
+def scoped(snapshot: dict[str, Any], queues: Sequence[str]) -> dict[str, Any]:
+    """The dashboard a supervisor sees: its queues, and the agents who serve one of them
+    (each agent's queues cut to those)."""
+    mine = set(queues)
+    agents = []
+    for agent in snapshot["agents"]:
+        shared = [q for q in agent["queues"] if q in mine]
+        if shared:
+            agents.append({**agent, "queues": shared})
+    return {
+        **snapshot,
+        "queues": [q for q in snapshot["queues"] if q["name"] in mine],
+        "agents": agents,
+    }
 
 
 async def _queue(

@@ -57,6 +57,9 @@ _BY_CODE: dict[str, tuple[type[DeskError], str]] = {
     "wrong_state": (WrongState, "That is not possible right now."),
     "not_queued": (WrongState, "The patient is not waiting or in a call."),
     "slot_passed": (WrongState, "That time has already passed; please choose another."),
+    "call_over": (WrongState, "This call has ended, so its guest link no longer works."),
+    "link_used": (WrongState, "Someone else has already joined with this link."),
+    "call_full": (WrongState, "This call already has as many guests as it can take."),
 }
 
 

@@ -50,6 +50,11 @@ OPERATIONS = (
     "estimate_shown",
     "survey",
     "emergency",
+    "guest_join",
+    "supervisor_join",
+    "party_mode",
+    "guest_leave",
+    "party_rejoined",
 )
 
 

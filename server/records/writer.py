@@ -28,7 +28,8 @@ Entry = tuple[str, Mapping[str, str]]
 AUDIT_TYPES = frozenset({
     "token_issued", "token_revoked", "auth_failed", "invitation_mailed", "agent_signed_in",
     "emergency", "report_downloaded", "webhook_added", "webhook_removed",
-    "personal_data_erased", "staff_message",
+    "personal_data_erased", "staff_message", "guest_invited", "guest_joined", "guest_left",
+    "guest_removed", "supervisor_started", "supervisor_mode", "supervisor_stopped",
 })  # fmt: skip
 IN_CHUNK = 500  # ids per IN (...) list
 # Events after which a patient's personal data is recorded (with the setting on).

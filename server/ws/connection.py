@@ -48,7 +48,9 @@ class TokenBucket:
 
 @dataclass(eq=False, slots=True)
 class Connection:
-    """An authenticated socket. ``peer`` and ``call`` are set while in a call."""
+    """An authenticated socket. ``peer`` and ``call`` are set while in a call; ``handle``
+    and ``parties`` (handle → participant, everyone else in the call) while the call has
+    told it who is in it (server/ws/peers.py)."""
 
     ws: web.WebSocketResponse
     session: Session
@@ -61,11 +63,14 @@ class Connection:
     last_activity: float = field(default_factory=time.monotonic)
     peer: str = ""
     call: str = ""
+    handle: str = ""
+    parties: dict[str, str] = field(default_factory=dict)
     queue: str = ""
     last_state: dict[str, Any] = field(default_factory=dict)  # last queue.state pushed
     waiting_since: float = 0.0  # monotonic time the patient's wait began (from queue.state)
     last_panel: dict[str, Any] = field(default_factory=dict)  # last agent.queues pushed
-    candidates: CandidateBudget | None = None  # ICE candidates relayed in the current call
+    # ICE candidates relayed in the current call, per party they went to.
+    candidates: dict[str, CandidateBudget] = field(default_factory=dict)
     candidates_call: str = ""
     echo: EchoPeer | None = None  # the lobby's test peer while a connection test runs
     count: SocketCount | None = None  # this socket in the cross-process socket counts

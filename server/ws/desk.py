@@ -19,8 +19,10 @@ from server.core.lifecycle import Lifecycle
 from server.core.ratelimit import LoginFailures, RateLimiter
 from server.core.redis_keys import Keys
 from server.core.settings import Settings
+from server.mail.outbox import Outbox
 from server.queue.call_notes import CallNotes
 from server.queue.engine import QueueEngine
+from server.queue.parties import CallParties
 from server.selfhelp.search import ArticleIndex
 from server.ws.chatlog import ChatLog
 from server.ws.hub import Hub
@@ -49,6 +51,8 @@ class Desk:
     help: ArticleIndex
     chat_log: ChatLog
     call_notes: CallNotes
+    parties: CallParties
+    outbox: Outbox | None = None  # invitation e-mails, when VIDEODESK_SMTP_URL is set
     # Lobby connection tests running in this process (each one costs CPU).
     echo_peers: set[EchoPeer] = field(default_factory=set)
 

@@ -26,13 +26,26 @@ from server.auth.sessions import COOKIES, Session, cookie_name, session_for
 from server.auth.tokens import Role
 from server.core.errors import DeskError, Forbidden, TooManyRequests, Unauthorized, Unavailable
 from server.core.origins import origin_allowed
-from server.ws import agent, call, emergency, expiry, lobby, panels, patient, selfhelp, staff
+from server.ws import (
+    agent,
+    call,
+    emergency,
+    expiry,
+    guest,
+    lobby,
+    panels,
+    patient,
+    selfhelp,
+    staff,
+    supervisor,
+)
 from server.ws.connection import STRIKES_BEFORE_CLOSE, Connection, send_message
 from server.ws.desk import DESK, Desk
 from server.ws.outbound import welcome
 from signaling import server_messages as sm
 from signaling.messages import (
     MAX_MESSAGE_BYTES,
+    SUPERVISORS,
     AssistantAsk,
     Auth,
     ClientMessage,
@@ -230,12 +243,19 @@ async def _on_connect(desk: Desk, conn: Connection) -> None:
         elif conn.role == "agent":
             await agent.on_connect(desk, conn)
             await panels.push(desk, [conn])  # the queues at once, not at the next round
+        elif conn.role == "guest":
+            await guest.on_connect(desk, conn)
     except RedisError:
         await conn.send(error_message("unavailable", "Please wait: reconnecting to the desk."))
 
 
 async def _on_close(desk: Desk, conn: Connection) -> None:
     await lobby.stop(desk, conn)
+    if conn.role in SUPERVISORS and conn.call:  # this page was supervising a call
+        try:
+            await supervisor.on_disconnect(desk, conn)
+        except RedisError as exc:
+            log.warning("supervisor of %s not taken out (%s)", conn.call, type(exc).__name__)
     last = desk.hub.remove(conn)
     log.info("%s %s disconnected (close code %s)", conn.role, conn.participant, conn.ws.close_code)
     try:
@@ -328,6 +348,10 @@ async def route(desk: Desk, conn: Connection, message: ClientMessage) -> None:
         await agent.handle(desk, conn, message)
     elif family == "call":
         await call.handle(desk, conn, message)
+    elif family == "guest":
+        await guest.handle(desk, conn, message)
+    elif family == "supervisor":
+        await supervisor.handle(desk, conn, message)
     elif family == "lobby":
         await lobby.handle(desk, conn, message)
     elif isinstance(message, StaffMessage):

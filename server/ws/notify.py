@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from server.core.errors import DeskError
 from server.queue.models import ACTIVE_PATIENT_STATES, Offer
-from server.ws import outbound
+from server.ws import guest, outbound
 from server.ws.desk import Desk
 from signaling import server_messages as sm
 
@@ -95,7 +95,8 @@ async def dispatch(desk: Desk, *queues: str) -> None:
 
 
 async def call_ended(desk: Desk, call_id: str, pid: str, aid: str, reason: str) -> None:
-    """Both parties learn the call is over; the patient gets their new state too."""
+    """Every party learns the call is over; the patient gets their new state too."""
+    await guest.call_over(desk, call_id, reason)
     message = outbound.call_ended(call_id, reason)
     if pid:
         await desk.notify(pid, message)
@@ -118,6 +119,9 @@ async def call_started(
     """Send ``call.started`` to both parties (or ``only`` one, when it reconnects)."""
     patient = await desk.engine.patient(pid)
     agent = await desk.engine.agent(aid)
+    guests = await desk.parties.count(call_id)
+    if guests and resumed and only is not None:  # its connections to the guests start again
+        await desk.parties.rejoined(call_id, "agent" if only == aid else "patient")
     if only in (None, aid):
         message = outbound.call_started(
             call_id,
@@ -144,6 +148,8 @@ async def call_started(
             on_hold=patient.get("state") == "on_hold",
         )
         await desk.notify(pid, message)
+    if guests:  # everyone: a page that took the call again has a new seq
+        await guest.push_parties(desk, call_id)
 
 
 async def callback_task(desk: Desk, call_id: str, pid: str, aid: str) -> None:

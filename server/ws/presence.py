@@ -74,12 +74,19 @@ class Presence:
 
     async def push_dashboard(self) -> None:
         admins = list(self.desk.hub.all("admin"))
-        if not admins:
+        supervisors = list(self.desk.hub.all("supervisor"))
+        if not admins and not supervisors:
             return
         snapshot = await dashboard.snapshot(self.desk.engine)
         message = msgspec.convert(snapshot, sm.Dashboard)  # checked, once for every admin
         for conn in admins:
             await conn.send(message)
+        by_scope: dict[tuple[str, ...], sm.Dashboard] = {}  # supervisors: their queues only
+        for conn in supervisors:
+            scope = tuple(conn.session.queues)
+            if scope not in by_scope:
+                by_scope[scope] = msgspec.convert(dashboard.scoped(snapshot, scope), sm.Dashboard)
+            await conn.send(by_scope[scope])
 
     async def push_panels(self) -> None:
         await panels.push(self.desk, list(self.desk.hub.all("agent")))

@@ -33,6 +33,9 @@ end
 local function kp(pid) return P .. 'p:' .. pid end
 local function ka(aid) return P .. 'a:' .. aid end
 local function kc(cid) return P .. 'c:' .. cid end
+local function kguests(cid) return P .. 'c:' .. cid .. ':guests' end
+local function kinvite(jti) return P .. 'invite:' .. jti end
+local function ktoken(jti) return P .. 'token:' .. jti end
 local function kq(q) return P .. 'q:' .. q end
 local function kql(q, lang) return P .. 'ql:' .. q .. ':' .. lang end
 local function kstaffed(q) return P .. 'staffed:' .. q end

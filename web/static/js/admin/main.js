@@ -13,6 +13,7 @@ import { takeFragmentToken } from "../lib/session.js";
 import { DeskSocket } from "../lib/socket.js";
 import { StaffMessageForm } from "../lib/staff-message.js";
 import { renderDashboard } from "./dashboard.js";
+import { Supervision } from "./supervise.js";
 import { HistoryCharts } from "./history.js";
 import { ReportDownloads } from "./reports.js";
 import { TokenAdmin } from "./tokens.js";
@@ -23,11 +24,28 @@ const fromLink = takeFragmentToken();
 if (fromLink) sessionStorage.setItem(STORAGE_KEY, fromLink);
 // Without one the page says so and stops (start() below): "" is never sent.
 const token = fromLink || sessionStorage.getItem(STORAGE_KEY) || "";
+// An admin's console, or a supervisor's: the live view of its queues and their calls,
+// nothing of the admin API (the desk decides; this only chooses what to show).
+const role = roleOf(token);
+
+/**
+ * The role a console token is for, from its (unverified) claims.
+ * @param {string} value
+ * @returns {"admin" | "supervisor"}
+ */
+function roleOf(value) {
+  try {
+    const part = value.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
+    return JSON.parse(atob(part)).typ === "supervisor" ? "supervisor" : "admin";
+  } catch {
+    return "admin";
+  }
+}
 
 let fatalShown = false;
 const socket = new DeskSocket({
-  role: "admin",
-  auth: () => authMessage("admin", token),
+  role,
+  auth: () => authMessage(role, token),
   onMessage: (message) => dispatch(handlers, message),
   onStatus: (status, detail) => connectionStatus(status, detail),
 });
@@ -51,6 +69,14 @@ const staff = new StaffMessageForm({
     if (id === null) staff.failed(t("admin.error.not_connected"));
   },
 });
+const supervision = new Supervision({ protocol });
+// Diagnostics for support staff (and the browser tests): the supervised call's connections.
+globalThis.videodesk = Object.freeze({
+  peerConnection: () => null,
+  peerConnections: () => supervision.peerConnections(),
+});
+// Refusals of supervisor.* (the rest go to the message-to-patients form).
+const SUPERVISION_ERRORS = new Set(["call_over", "call_full", "not_in_call"]);
 /** @type {string[]} */
 let queueNames = [];
 /** @type {import("../lib/protocol.js").Dashboard | null} */
@@ -59,7 +85,7 @@ let lastDashboard = null;
 /** @type {import("../lib/protocol.js").Handlers} */
 const handlers = {
   welcome(message) {
-    if (message.role !== "admin") {
+    if (message.role !== role) {
       // The socket was authenticated by this browser's agent or patient session
       // cookie (another tab), which the desk prefers to the admin's auth message.
       fatal(t("admin.error.other_session"), { forget: false });
@@ -68,6 +94,8 @@ const handlers = {
   error(message) {
     if (["token_revoked", "token_expired", "unauthorized"].includes(message.code)) {
       fatal(t("admin.error.refused", { message: message.message }));
+    } else if (SUPERVISION_ERRORS.has(message.code)) {
+      supervision.failed(message.message || t("error.generic"));
     } else {
       staff.failed(message.message || t("error.generic"));
     }
@@ -77,6 +105,23 @@ const handlers = {
     setQueues((message.queues || []).map((queue) => queue.name));
     lastDashboard = message;
     renderDashboard(message);
+    supervision.setCalls(message.agents || []);
+  },
+  "call.started"(message) {
+    supervision.started(message);
+  },
+  "call.parties"(message) {
+    supervision.parties(message);
+  },
+  "call.sdp"(message) {
+    if (message.from) supervision.description(message.from, message.description);
+  },
+  "call.ice"(message) {
+    if (message.from) supervision.candidate(message.from, message.candidate);
+  },
+  "call.chat"() {}, // the call's chat is not shown to a supervisor
+  "call.ended"() {
+    supervision.ended();
   },
   "staff.sent"(message) {
     staff.delivered(message.queue);
@@ -98,6 +143,7 @@ function setQueues(names) {
 function connectionStatus(status, detail) {
   const badge = byId("live-badge");
   const live = status === "open";
+  if (live && badge.dataset.state !== "available") supervision.reconnected();
   i18n.render(badge, live ? "admin.live.live" : "admin.live.reconnecting");
   badge.dataset.state = live ? "available" : "away";
   if (status === "closed" && !fatalShown) {
@@ -124,6 +170,7 @@ function fatal(text, { forget = true } = {}) {
 /** Text written from code, in the page's (new) language. */
 function redraw() {
   if (lastDashboard) renderDashboard(lastDashboard);
+  supervision.redraw();
   charts.redraw();
   tokens.redraw();
   webhooks.redraw();
@@ -142,6 +189,7 @@ async function start() {
     setQueues((snapshot.queues || []).map((queue) => queue.name));
     lastDashboard = snapshot;
     renderDashboard(snapshot);
+    supervision.setCalls(snapshot.agents || []);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       fatal(t("admin.error.not_valid"));
@@ -151,9 +199,16 @@ async function start() {
     return;
   }
   show(byId("admin"), true);
-  tokens.refresh();
-  webhooks.refresh();
-  charts.start();
+  if (role === "supervisor") {
+    for (const section of document.querySelectorAll("[data-admin-only]")) {
+      /** @type {HTMLElement} */ (section).hidden = true;
+    }
+    i18n.render(byId("console-heading"), "admin.supervisor_heading");
+  } else {
+    tokens.refresh();
+    webhooks.refresh();
+    charts.start();
+  }
   socket.start();
 }
 

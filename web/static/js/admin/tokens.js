@@ -128,8 +128,9 @@ export class TokenAdmin {
       return;
     }
     const ttl = Number(byId("agent-token-expiry", HTMLSelectElement).value);
-    const what = t("admin.created.agent", { name });
-    await this.create({ type: "agent", name, queues, ttl }, error, what);
+    const type = byId("agent-token-type", HTMLSelectElement).value === "supervisor" ? "supervisor" : "agent";
+    const what = t(`admin.created.${type}`, { name });
+    await this.create({ type, name, queues, ttl }, error, what);
   }
 
   async createInvite() {

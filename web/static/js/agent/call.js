@@ -9,6 +9,7 @@ import { byId, fillSelect, setText, show } from "../lib/dom.js";
 import { language, render, t } from "../lib/i18n.js";
 import { LocalMedia, play } from "../lib/media.js";
 import { renderContext } from "./context.js";
+import { GuestPanel } from "./guests.js";
 
 /** @typedef {import("../lib/protocol.js").CallStarted} CallStarted */
 
@@ -27,8 +28,15 @@ export class AgentCall extends CallView {
       self: "agent",
       who: (from) => (from === "agent" ? t("agent.chat.you") : this.patient.name || t("agent.chat.patient")),
       devices: { camera: "camera-select", microphone: "microphone-select" },
+      principal: "patient",
+      files: "agent.files.",
     });
     this.sent = sent;
+    this.guests = new GuestPanel({ protocol, sent, label: (party) => this.partyLabel(party) });
+    this.screenToEveryone = true; // a leaflet or a booking page, for everyone in the call
+    show(byId("screen-button"), CallView.canShareScreen());
+    byId("screen-button").addEventListener("click", () => this.shareScreen());
+    byId("screen-stop").addEventListener("click", () => this.stopScreen());
     /** @type {import("../lib/protocol.js").PatientContext} */
     this.patient = {};
     /** @type {number | undefined} when the patient's wait was last measured (ms) */
@@ -66,6 +74,7 @@ export class AgentCall extends CallView {
     this.drawPatient();
     this.chatView.reset(message.history || []);
     if (!message.resumed) {
+      this.guests.reset(this.patient);
       byId("notes-text", HTMLTextAreaElement).value = "";
       byId("transfer-note", HTMLTextAreaElement).value = "";
       setText(byId("notes-status"), "");
@@ -99,6 +108,8 @@ export class AgentCall extends CallView {
   redraw() {
     if (this.active) this.drawPatient();
     this.chatView.redraw();
+    this.mesh.relabel();
+    this.guests.redraw();
     this.drawControls();
     this.hold(this.onHold);
     this.showQuality({ level: byId("call-quality").dataset.quality || "unknown" });
@@ -120,7 +131,50 @@ export class AgentCall extends CallView {
     this.peer = this.createPeer(message, {
       tracks: { audio: this.media.audio, video: this.media.video },
     });
+    // Guests already in the call (connected before the camera was on) get it now.
+    this.mesh.setTrack("audio", this.media.audio);
+    this.mesh.setTrack("video", this.media.video);
     this.hold(this.onHold);
+  }
+
+  /**
+   * A guest's tile and list entry: "Ana, Interpreter".
+   * @override
+   * @param {import("../lib/protocol.js").CallParty} party
+   */
+  partyLabel(party) {
+    if (party.party === "supervisor" && party.mode === "whisper") {
+      return t("agent.party.coaching", { name: party.name || t("agent.party.supervisor") });
+    }
+    const role = t(`agent.party.${party.party}`);
+    return party.name ? t("agent.party.named", { name: party.name, role }) : role;
+  }
+
+  /**
+   * The agent also sees (and hears) a supervisor who whispers to them.
+   * @override
+   * @param {import("../lib/protocol.js").CallParty} party
+   */
+  partyVisible(party) {
+    return party.party !== "supervisor" || party.mode === "barge" || party.mode === "whisper";
+  }
+
+  /**
+   * @override
+   * @param {import("../lib/protocol.js").CallParty[]} joined
+   * @param {import("../lib/protocol.js").CallParty[]} left
+   */
+  announceParties(joined, left) {
+    const said = [
+      ...joined.map((party) => t("agent.party.joined", { who: this.partyLabel(party) })),
+      ...left.map((party) => t("agent.party.left", { who: this.partyLabel(party) })),
+    ];
+    if (said.length) byId("party-announce").textContent = said.join(" ");
+  }
+
+  /** @override */
+  drawParties() {
+    this.guests.draw(this.mesh.parties, this.mesh.you);
   }
 
   /**
@@ -172,6 +226,25 @@ export class AgentCall extends CallView {
   async switchDevice(kind, deviceId) {
     if (kind === "video" && this.cameraOff) return;
     await super.switchDevice(kind, deviceId);
+  }
+
+  /**
+   * @override
+   * @param {boolean} sharing
+   */
+  drawScreen(sharing) {
+    show(byId("screen-bar"), sharing);
+    byId("screen-button", HTMLButtonElement).disabled = sharing;
+    if (sharing) byId("screen-stop").focus();
+  }
+
+  /**
+   * @override
+   * @param {boolean} on
+   */
+  announceScreen(on) {
+    const name = this.patient.name || t("agent.call.the_patient");
+    byId("party-announce").textContent = t(on ? "agent.screen.their_on" : "agent.screen.their_off", { name });
   }
 
   /** @override */

@@ -64,7 +64,12 @@ const callback = new CallbackTask({ protocol, sent });
 const staff = new StaffMessageForm({ protocol, sent, prefix: "staff" });
 
 // Diagnostics for support staff (and the browser tests): the call's peer connection.
-globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.peer.pc : null) });
+globalThis.videodesk = Object.freeze({
+  peerConnection: () => (call.peer ? call.peer.pc : null),
+  peerConnections: () => call.peerConnections(),
+  files: () => (call.files ? call.files.share.received.map(({ name, type, size, sha256 }) => ({ name, type, size, sha256 })) : []),
+  fileChannel: () => (call.files ? call.files.share.channel : null),
+});
 
 // -- messages from the desk -------------------------------------------------------
 
@@ -117,6 +122,9 @@ const handlers = {
     callback.close();
     call.start(message);
     layout();
+  },
+  "call.invite_link"(message) {
+    call.guests.showLink(message);
   },
   "call.ended"() {
     callback.close();
@@ -196,6 +204,7 @@ function problem(purpose, text) {
   else if (purpose === "accept" || purpose === "decline") offer.close(text);
   else if (purpose === "staff") staff.failed(text);
   else if (purpose === "ring") callback.ringFailed("", text);
+  else if (purpose === "invite" || purpose === "remove") call.guests.failed(text);
   else banner(text, { passing: true });
 }
 

@@ -13,14 +13,16 @@ export class ChatView {
    * @param {HTMLFormElement} options.form
    * @param {HTMLInputElement|HTMLTextAreaElement} options.input
    * @param {(text: string) => boolean} options.send  false when not connected
-   * @param {(from: string) => string} options.who  a label for "patient" / "agent"
-   * @param {string} options.self  this page's role ("patient" or "agent")
+   * @param {(from: string, handle?: string) => string} options.who  a label for
+   *   "patient" / "agent" / a guest (by handle)
+   * @param {string} options.self  this page's role ("patient", "agent" or "guest")
    */
   constructor({ log, form, input, send, who, self }) {
     this.log = log;
     this.input = input;
     this.who = who;
     this.self = self;
+    this.handle = ""; // this page's handle in the call (a guest's own messages carry it)
     /** @type {ChatMessage[]} */
     this.messages = [];
     form.addEventListener("submit", (event) => {
@@ -42,11 +44,11 @@ export class ChatView {
   }
 
   /** @param {ChatMessage} message */
-  render({ from, text, at }) {
-    const mine = from === this.self;
+  render({ from, text, at, handle }) {
+    const mine = from === this.self && (!handle || handle === this.handle);
     const item = make("li", { className: `chat-message ${mine ? "chat-mine" : "chat-theirs"}` });
     const meta = make("p", { className: "chat-meta" });
-    meta.append(make("span", { className: "chat-who", text: this.who(from) }));
+    meta.append(make("span", { className: "chat-who", text: this.who(from, handle) }));
     if (at) {
       const time = make("time", { text: timeOfDay(at) });
       time.dateTime = new Date(at).toISOString();

@@ -43,8 +43,25 @@ export class CallPeer {
    * @param {(quality: Quality) => void} [options.onQuality]
    * @param {Partial<Tracks>} [options.tracks]
    *   what to send from the start (more can follow with setTrack)
+   * @param {RTCRtpTransceiverDirection} [options.direction]  the initiator's transceivers
+   *   for a kind it has no track for ("sendrecv" unless said: a receive-only watcher
+   *   says "recvonly", and a later setTrack makes it sendrecv)
+   * @param {(channel: RTCDataChannel) => void} [options.onChannel]  the connection's
+   *   "files" data channel (lib/files.js): made by the initiator with its first offer,
+   *   announced to the other side
    */
-  constructor({ ice, polite, initiator, signal, onRemoteStream, onState, onQuality, tracks }) {
+  constructor({
+    ice,
+    polite,
+    initiator,
+    signal,
+    onRemoteStream,
+    onState,
+    onQuality,
+    tracks,
+    direction,
+    onChannel,
+  }) {
     this.polite = polite;
     this.initiator = initiator;
     this.signal = signal;
@@ -80,10 +97,17 @@ export class CallPeer {
     pc.addEventListener("icecandidate", ({ candidate }) => this.signal("candidate", candidate));
     pc.addEventListener("iceconnectionstatechange", () => this.iceChanged());
     pc.addEventListener("connectionstatechange", () => this.connectionChanged());
+    if (onChannel) {
+      pc.addEventListener("datachannel", ({ channel }) => {
+        if (channel.label === "files") onChannel(channel);
+      });
+    }
     if (initiator) {
+      if (onChannel) onChannel(pc.createDataChannel("files", { ordered: true }));
       // The initiator decides the shape of the call: audio and video, both ways.
       for (const kind of /** @type {Kind[]} */ (["audio", "video"])) {
-        pc.addTransceiver(this.localTracks[kind] || kind, { direction: "sendrecv" });
+        const track = this.localTracks[kind];
+        pc.addTransceiver(track || kind, { direction: track ? "sendrecv" : direction || "sendrecv" });
       }
     }
     this.statsTimer = setInterval(() => this.sample(), STATS_EVERY_MS);

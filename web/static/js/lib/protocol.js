@@ -15,13 +15,14 @@
 /**
  * What a page knows of its own session (as from /api/v1/session).
  * @typedef {object} Session
- * @property {string} role  "patient", "agent" or "admin"
+ * @property {string} role  "patient", "agent", "admin" or "guest"
  * @property {string} name
  * @property {string} queue
  * @property {string[]} queues
  * @property {string[]} languages
  * @property {string} reason
  * @property {number} expires_at  epoch seconds
+ * @property {string} [party]  guests: interpreter, carer or clinician
  */
 
 /**
@@ -141,7 +142,27 @@
  * @property {{name?: string, reason?: string, language?: string, waited_s?: number, flags?: string[]}[]} [patients]
  */
 
-/** @typedef {{from: string, text: string, at?: number}} ChatMessage  call.chat: from patient or agent */
+/** @typedef {{from: string, text: string, at?: number, handle?: string}} ChatMessage  call.chat: from the patient, the agent or a guest (`handle`) */
+
+/**
+ * One party of a call (call.parties): of two parties, the greater `seq` makes the offers.
+ * @typedef {object} CallParty
+ * @property {string} handle  patient, agent, g1, g2…
+ * @property {string} party  patient, agent, interpreter, carer or clinician
+ * @property {string} name  first name ("" when not given)
+ * @property {string} [language]
+ * @property {number} seq
+ * @property {string} [mode]  a supervisor's: monitor, whisper or barge
+ */
+
+/**
+ * @typedef {object} CallParties
+ * @property {"call.parties"} [type]
+ * @property {string} call
+ * @property {string} you  this page's own handle
+ * @property {CallParty[]} parties  everyone, this page too
+ * @property {boolean} [notice]  say when a supervisor monitors or whispers
+ */
 
 /**
  * @typedef {object} CallStarted
@@ -181,6 +202,7 @@
  * @property {string} [reason]
  * @property {number} [since_ms]
  * @property {string[]} [queues]
+ * @property {string} [call]  the call the agent is in ("" when none)
  */
 
 /**
@@ -217,12 +239,15 @@
  *   "agent.note_saved": {type: "agent.note_saved", call?: string},
  *   "staff.sent": {type: "staff.sent", queue: string},
  *   "call.started": CallStarted,
- *   "call.sdp": {type: "call.sdp", description: Description},
- *   "call.ice": {type: "call.ice", candidate: Candidate | null},
+ *   "call.sdp": {type: "call.sdp", description: Description, from?: string},
+ *   "call.ice": {type: "call.ice", candidate: Candidate | null, from?: string},
+ *   "call.parties": CallParties,
+ *   "call.invite_link": {type: "call.invite_link", party: string, language?: string, link: string, expires_at: number, mailed?: boolean},
  *   "call.chat": ChatMessage & {type: "call.chat"},
  *   "call.peer": {type: "call.peer", status: string},
  *   "call.peer_media": {type: "call.peer_media", state: string},
  *   "call.hold": {type: "call.hold", on: boolean},
+ *   "call.screen": {type: "call.screen", on: boolean, from?: string},
  *   "call.ended": {type: "call.ended", call?: string, reason?: string},
  *   dashboard: Dashboard,
  * }} ServerMessages
@@ -290,8 +315,8 @@ export function descriptionFields(description) {
 }
 
 /**
- * The `auth` message, the first an admin's socket sends (it has no session cookie).
- * @param {"patient" | "agent" | "admin"} role
+ * The `auth` message, the first an admin's or a supervisor's socket sends (no cookie).
+ * @param {"patient" | "agent" | "admin" | "supervisor"} role
  * @param {string} token
  */
 export function authMessage(role, token) {
@@ -476,20 +501,22 @@ export class Protocol {
     return this.socket.send("staff.message", { queue, text });
   }
 
-  // -- calls (both parties)
+  // -- calls (every party)
   /**
    * @param {RTCSessionDescription | Description} description
+   * @param {string} [to]  the party it is for (left out: the other of patient and agent)
    * @returns {Sent}
    */
-  callSdp(description) {
-    return this.socket.send("call.sdp", { description: descriptionFields(description) });
+  callSdp(description, to) {
+    return this.socket.send("call.sdp", { description: descriptionFields(description), ...defined({ to }) });
   }
   /**
    * @param {RTCIceCandidate | null} candidate
+   * @param {string} [to]  the party it is for (left out: the other of patient and agent)
    * @returns {Sent}
    */
-  callIce(candidate) {
-    return this.socket.send("call.ice", { candidate: candidateFields(candidate) });
+  callIce(candidate, to) {
+    return this.socket.send("call.ice", { candidate: candidateFields(candidate), ...defined({ to }) });
   }
   /**
    * @param {string} text
@@ -505,8 +532,66 @@ export class Protocol {
   callMedia(state) {
     return this.socket.send("call.media", { state });
   }
-  /** @returns {Sent} */
+  /**
+   * This page's video shows its screen now (or the camera again), said to one party.
+   * @param {boolean} on
+   * @param {string} [to]  a party's handle (left out: the other of patient and agent)
+   * @returns {Sent}
+   */
+  callScreen(on, to) {
+    return this.socket.send("call.screen", { on, ...defined({ to }) });
+  }
+  /**
+   * Hang up (a guest: leave the call).
+   * @returns {Sent}
+   */
   callBye() {
     return this.socket.send("call.bye");
+  }
+  /**
+   * A single-use guest link to this call (the agent).
+   * @param {string} party  interpreter, carer or clinician
+   * @param {string} [language]
+   * @param {string} [email]  also send the link to this address
+   * @returns {Sent}
+   */
+  callInvite(party, language, email) {
+    return this.socket.send("call.invite", { party, ...defined({ language, email }) });
+  }
+  /**
+   * Take a guest out of the call (the agent).
+   * @param {string} handle
+   * @returns {Sent}
+   */
+  callRemove(handle) {
+    return this.socket.send("call.remove", { handle });
+  }
+  /**
+   * A guest joins the call of their link, from the lobby.
+   * @param {string} name
+   * @returns {Sent}
+   */
+  guestJoin(name) {
+    return this.socket.send("guest.join", { name, consent: true });
+  }
+  /**
+   * A supervisor joins a call in progress (from the live dashboard).
+   * @param {string} call
+   * @param {string} mode  monitor, whisper or barge
+   * @returns {Sent}
+   */
+  supervisorWatch(call, mode) {
+    return this.socket.send("supervisor.watch", { call, mode });
+  }
+  /**
+   * @param {string} mode  monitor, whisper or barge
+   * @returns {Sent}
+   */
+  supervisorMode(mode) {
+    return this.socket.send("supervisor.mode", { mode });
+  }
+  /** @returns {Sent} */
+  supervisorStop() {
+    return this.socket.send("supervisor.stop", {});
   }
 }

@@ -22,6 +22,8 @@ export class PatientCall extends CallView {
       self: "patient",
       who: (from) => (from === "patient" ? t("chat.you") : this.peerName || t("chat.agent")),
       devices: { camera: "call-camera-select", microphone: "call-microphone-select" },
+      principal: "agent",
+      files: "files.",
     });
     this.peerName = "";
     this.status = byId("call-status");
@@ -29,6 +31,7 @@ export class PatientCall extends CallView {
     onLanguageChange(() => {
       this.chatView.redraw();
       this.labelRemote();
+      this.mesh.relabel();
     });
     // New messages while the chat is off screen (a phone: it is below the video): a
     // count on the "Chat" button, read out by screen readers, and a chime only when the
@@ -48,6 +51,9 @@ export class PatientCall extends CallView {
       if (sound.checked) this.chime.unlock();
     });
     byId("audio-only-button").addEventListener("click", () => this.setAudioOnly(!this.audioOnly));
+    show(byId("screen-button"), CallView.canShareScreen()); // not on phones
+    byId("screen-button").addEventListener("click", () => this.shareScreen());
+    byId("screen-stop").addEventListener("click", () => this.stopScreen());
     byId("end-button").addEventListener("click", () => this.protocol.callBye());
     this.drawControls();
   }
@@ -90,7 +96,8 @@ export class PatientCall extends CallView {
   chat(message) {
     super.chat(message);
     if (message.from === "patient") return;
-    const who = this.peerName || t("chat.agent");
+    const party = message.handle ? this.mesh.party(message.handle) : undefined;
+    const who = party ? this.partyLabel(party) : this.peerName || t("chat.agent");
     byId("chat-announce").textContent = t("chat.announce", { name: who, text: message.text });
     if (byId("chat-sound", HTMLInputElement).checked) this.chime.ring();
     if (this.chatVisible) return;
@@ -128,11 +135,37 @@ export class PatientCall extends CallView {
     if (this.media.audio) this.media.audio.enabled = !this.muted && !this.onHold;
     await peer.setTrack("audio", this.media.audio);
     await peer.setTrack("video", this.media.video);
+    await this.mesh.setTrack("audio", this.media.audio); // guests already in the call
+    await this.mesh.setTrack("video", this.media.video);
     if (has.video) play(this.self, this.media.stream);
     else this.self.srcObject = null;
     show(byId("call-no-media"), !has.audio && !has.video);
     this.drawControls();
     this.listDevices("lobby.media.none");
+  }
+
+  /**
+   * A guest's tile and chat label: "Ana, interpreter".
+   * @override
+   * @param {import("../lib/protocol.js").CallParty} party
+   */
+  partyLabel(party) {
+    const role = t(`party.${party.party}`);
+    return party.name ? t("party.named", { name: party.name, role }) : role;
+  }
+
+  /**
+   * Who joined or left, said on the status line screen readers read.
+   * @override
+   * @param {import("../lib/protocol.js").CallParty[]} joined
+   * @param {import("../lib/protocol.js").CallParty[]} left
+   */
+  announceParties(joined, left) {
+    const said = [
+      ...joined.map((party) => t("party.joined", { who: this.partyLabel(party) })),
+      ...left.map((party) => t("party.left", { who: this.partyLabel(party) })),
+    ];
+    if (said.length) byId("party-announce").textContent = said.join(" ");
   }
 
   /** @override */
@@ -168,9 +201,9 @@ export class PatientCall extends CallView {
     if (on) {
       this.media.stopKind("video");
       this.self.srcObject = null;
-      if (this.peer) await this.peer.setVideo(false);
+      await Promise.all(this.allPeers().map((peer) => peer.setVideo(false)));
     } else {
-      if (this.peer) await this.peer.setVideo(true);
+      await Promise.all(this.allPeers().map((peer) => peer.setVideo(true)));
       if (!this.cameraOff) await this.cameraBack();
     }
     this.drawControls();
@@ -204,6 +237,27 @@ export class PatientCall extends CallView {
     const audioOnly = byId("audio-only-button");
     render(audioOnly, this.audioOnly ? "call.video_again" : "call.audio_only");
     audioOnly.setAttribute("aria-pressed", String(this.audioOnly));
+    byId("screen-button", HTMLButtonElement).disabled = this.audioOnly;
+  }
+
+  /**
+   * "You are sharing your screen" and its Stop button, while it lasts.
+   * @override
+   * @param {boolean} sharing
+   */
+  drawScreen(sharing) {
+    show(byId("screen-bar"), sharing);
+    byId("screen-button", HTMLButtonElement).disabled = sharing || this.audioOnly;
+    if (sharing) byId("screen-stop").focus();
+  }
+
+  /**
+   * @override
+   * @param {boolean} on
+   */
+  announceScreen(on) {
+    const name = this.peerName || t("chat.agent");
+    byId("party-announce").textContent = t(on ? "screen.their_on" : "screen.their_off", { name });
   }
 
   /**

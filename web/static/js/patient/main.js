@@ -101,7 +101,12 @@ views.onChange((name, previous) => {
 });
 
 // Diagnostics for support staff (and the browser tests): the call's peer connection.
-globalThis.videodesk = Object.freeze({ peerConnection: () => (call.peer ? call.peer.pc : null) });
+globalThis.videodesk = Object.freeze({
+  peerConnection: () => (call.peer ? call.peer.pc : null),
+  peerConnections: () => call.peerConnections(),
+  files: () => (call.files ? call.files.share.received.map(({ name, type, size, sha256 }) => ({ name, type, size, sha256 })) : []),
+  fileChannel: () => (call.files ? call.files.share.channel : null),
+});
 
 // -- messages from the desk -------------------------------------------------------
 
