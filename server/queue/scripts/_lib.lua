@@ -284,3 +284,27 @@ local function requeue_returning(pid, now, reason)
                          'band', band})
   return q
 end
+
+-- A guest or a supervisor joins (or joins again) the call's parties (kguests: see
+-- server/queue/parties.py): their handle (a new one, `prefix` .. n, within max_parties),
+-- a new sequence number, and their record written with joined_at kept from an earlier
+-- join. Returns handle, seq, created (1/0), or nil, 'call_full'.
+local function join_party(gkey, id, prefix, max_parties, record, now)
+  local handle = hget(gkey, 'p:' .. id)
+  local created = 0
+  if not handle then
+    if tonumber(hget(gkey, 'count') or '0') >= max_parties then return nil, 'call_full' end
+    handle = prefix .. redis.call('HINCRBY', gkey, 'next', 1)
+    redis.call('HSET', gkey, 'p:' .. id, handle)
+    redis.call('HINCRBY', gkey, 'count', 1)
+    created = 1
+  end
+  -- Every join takes a new sequence number: of two parties, the later one makes the
+  -- WebRTC offers (the patient is 0 and the agent 1).
+  record.seq = 1 + redis.call('HINCRBY', gkey, 'seq', 1)
+  local earlier = hget(gkey, 'h:' .. handle)
+  record.joined_at = (earlier and cjson.decode(earlier).joined_at) or now
+  redis.call('HSET', gkey, 'h:' .. handle, cjson.encode(record))
+  redis.call('EXPIRE', gkey, RECORD_TTL)
+  return handle, record.seq, created
+end
