@@ -103,18 +103,19 @@ class CallParties:
         """How many guests the call has now."""
         return int(await self._redis.hget(self._keys.call_guests(call), "count") or 0)
 
-    async def seqs(self, call: str) -> tuple[int, int]:
-        """The patient's and the agent's sequence numbers."""
-        patient, agent = await self._redis.hmget(
-            self._keys.call_guests(call), ["seq:patient", "seq:agent"]
-        )
-        return int(patient or PATIENT_SEQ), int(agent or AGENT_SEQ)
+    async def everyone(self, call: str) -> tuple[list[Guest], int, int]:
+        """The call's guests (in the order they first joined) and the patient's and the
+        agent's sequence numbers: one read of the hash."""
+        record: dict[str, str] = await self._redis.hgetall(self._keys.call_guests(call))  # type: ignore[assignment]
+        guests = [_guest(field[2:], raw) for field, raw in record.items() if field.startswith("h:")]
+        guests.sort(key=lambda g: int(g.handle[1:]) if g.handle[1:].isdigit() else 0)
+        patient = int(record.get("seq:patient") or PATIENT_SEQ)
+        agent = int(record.get("seq:agent") or AGENT_SEQ)
+        return guests, patient, agent
 
     async def guests(self, call: str) -> list[Guest]:
         """The call's guests, in the order they first joined."""
-        record: dict[str, str] = await self._redis.hgetall(self._keys.call_guests(call))  # type: ignore[assignment]
-        guests = [_guest(field[2:], raw) for field, raw in record.items() if field.startswith("h:")]
-        return sorted(guests, key=lambda g: int(g.handle[1:]) if g.handle[1:].isdigit() else 0)
+        return (await self.everyone(call))[0]
 
     async def guest(self, call: str, handle: str) -> Guest | None:
         raw = await self._redis.hget(self._keys.call_guests(call), f"h:{handle}")

@@ -207,16 +207,15 @@ async def started(desk: Desk, call: str, guest: Guest, *, resumed: bool) -> None
     await desk.notify(guest.guest, message)
 
 
-async def push_parties(desk: Desk, call: str, *, only: str | None = None) -> None:
-    """Tell every party of the call (or ``only`` one) who is in it."""
+async def push_parties(desk: Desk, call: str) -> None:
+    """Tell every party of the call who is in it (each with its own handle)."""
     record = await desk.engine.call(call)
     pid, aid = record.get("patient", ""), record.get("agent", "")
     if not pid or not aid or record.get("ended_at"):
         return
     patient = await desk.engine.patient(pid)
     agent = await desk.engine.agent(aid)
-    guests = await desk.parties.guests(call)
-    patient_seq, agent_seq = await desk.parties.seqs(call)
+    guests, patient_seq, agent_seq = await desk.parties.everyone(call)
     parties = [
         sm.CallParty(handle="patient", party="patient", name=first_name(patient.get("name", "")),
                      seq=patient_seq),
@@ -236,8 +235,6 @@ async def push_parties(desk: Desk, call: str, *, only: str | None = None) -> Non
     ]  # fmt: skip
     ids = {"patient": pid, "agent": aid, **{g.handle: g.guest for g in guests}}
     for handle, participant in ids.items():
-        if only is not None and participant != only:
-            continue
         message = sm.to_dict(
             sm.CallParties(
                 call=call, you=handle, parties=parties, notice=desk.settings.supervisor_notice
