@@ -190,6 +190,9 @@ async def test_an_interpreter_joins_a_call_of_three(
     )
     assert await axe_violations(i, axe_source) == []
     await i.locator("#language-switch").select_option("en")
+    await expect(i.locator("#party-videos figcaption")).to_have_text(
+        ["Ana, Patient", "Sam, Agent"]
+    )  # English again (and remembered) before the reload below
 
     # The interpreter's page reloads: straight back into the call, every pair afresh.
     await i.reload()

@@ -30,6 +30,7 @@ export class AgentCall extends CallView {
       devices: { camera: "camera-select", microphone: "microphone-select" },
       principal: "patient",
       files: "agent.files.",
+      words: "agent.party.",
     });
     this.sent = sent;
     this.guests = new GuestPanel({ protocol, sent, label: (party) => this.partyLabel(party) });
@@ -146,8 +147,7 @@ export class AgentCall extends CallView {
     if (party.party === "supervisor" && party.mode === "whisper") {
       return t("agent.party.coaching", { name: party.name || t("agent.party.supervisor") });
     }
-    const role = t(`agent.party.${party.party}`);
-    return party.name ? t("agent.party.named", { name: party.name, role }) : role;
+    return super.partyLabel(party);
   }
 
   /**
@@ -157,19 +157,6 @@ export class AgentCall extends CallView {
    */
   partyVisible(party) {
     return party.party !== "supervisor" || party.mode === "barge" || party.mode === "whisper";
-  }
-
-  /**
-   * @override
-   * @param {import("../lib/protocol.js").CallParty[]} joined
-   * @param {import("../lib/protocol.js").CallParty[]} left
-   */
-  announceParties(joined, left) {
-    const said = [
-      ...joined.map((party) => t("agent.party.joined", { who: this.partyLabel(party) })),
-      ...left.map((party) => t("agent.party.left", { who: this.partyLabel(party) })),
-    ];
-    if (said.length) byId("party-announce").textContent = said.join(" ");
   }
 
   /** @override */

@@ -57,29 +57,6 @@ export class GuestCall extends CallView {
   }
 
   /**
-   * "Ana, Interpreter"; the patient and the agent by first name and part.
-   * @override
-   * @param {CallParty} party
-   */
-  partyLabel(party) {
-    const role = t(`party.${party.party}`);
-    return party.name ? t("party.named", { name: party.name, role }) : role;
-  }
-
-  /**
-   * @override
-   * @param {CallParty[]} joined
-   * @param {CallParty[]} left
-   */
-  announceParties(joined, left) {
-    const said = [
-      ...joined.map((party) => t("party.joined", { who: this.partyLabel(party) })),
-      ...left.map((party) => t("party.left", { who: this.partyLabel(party) })),
-    ];
-    if (said.length) byId("party-announce").textContent = said.join(" ");
-  }
-
-  /**
    * call.chat: said for screen readers too.
    * @override
    * @param {import("../lib/protocol.js").ChatMessage} message

@@ -9,6 +9,7 @@
 import { ChatView } from "./chat.js";
 import { byId, show } from "./dom.js";
 import { FilePanel } from "./file-panel.js";
+import { t } from "./i18n.js";
 import { fillDevices, LocalMedia, play } from "./media.js";
 import { Mesh } from "./mesh.js";
 import { CallPeer } from "./peer.js";
@@ -28,14 +29,17 @@ export class CallView {
    * @param {string} options.principal  the party `peer` talks to: "agent" or "patient"
    * @param {string} [options.files]  the catalogue prefix of the page's "Photos and
    *   documents" panel (shared with `peer` over its data channel); none: no panel
+   * @param {string} [options.words]  the catalogue prefix of the parties' names and
+   *   announcements ("party." on the patient's and guests' pages)
    */
-  constructor({ protocol, media, self, who, devices, principal, files }) {
+  constructor({ protocol, media, self, who, devices, principal, files, words = "party." }) {
     this.protocol = protocol;
     this.media = media;
     /** @type {CallPeer | null} */
     this.peer = null;
     this.callId = "";
     this.principal = principal;
+    this.words = words;
     /** @type {import("./protocol.js").IceConfig | null} */
     this.ice = null;
     // Everyone else in a call of more than two (guests: interpreter, carer, clinician).
@@ -214,20 +218,27 @@ export class CallView {
   }
 
   /**
-   * Overridden: a tile's caption (first name and part in the call).
+   * A tile's caption and chat label: "Ana, Interpreter" (the page's catalogue).
    * @param {import("./protocol.js").CallParty} party
    * @returns {string}
    */
   partyLabel(party) {
-    return party.name ? `${party.name} (${party.party})` : party.party;
+    const role = t(`${this.words}${party.party}`);
+    return party.name ? t(`${this.words}named`, { name: party.name, role }) : role;
   }
 
   /**
-   * Overridden: say who joined or left (a status line screen readers read).
-   * @param {import("./protocol.js").CallParty[]} _joined
-   * @param {import("./protocol.js").CallParty[]} _left
+   * Say who joined or left, on the status line screen readers read.
+   * @param {import("./protocol.js").CallParty[]} joined
+   * @param {import("./protocol.js").CallParty[]} left
    */
-  announceParties(_joined, _left) {}
+  announceParties(joined, left) {
+    const said = [
+      ...joined.map((party) => t(`${this.words}joined`, { who: this.partyLabel(party) })),
+      ...left.map((party) => t(`${this.words}left`, { who: this.partyLabel(party) })),
+    ];
+    if (said.length) byId("party-announce").textContent = said.join(" ");
+  }
 
   /** Overridden: the page's list of who is in the call. */
   drawParties() {}

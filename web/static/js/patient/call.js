@@ -144,30 +144,6 @@ export class PatientCall extends CallView {
     this.listDevices("lobby.media.none");
   }
 
-  /**
-   * A guest's tile and chat label: "Ana, interpreter".
-   * @override
-   * @param {import("../lib/protocol.js").CallParty} party
-   */
-  partyLabel(party) {
-    const role = t(`party.${party.party}`);
-    return party.name ? t("party.named", { name: party.name, role }) : role;
-  }
-
-  /**
-   * Who joined or left, said on the status line screen readers read.
-   * @override
-   * @param {import("../lib/protocol.js").CallParty[]} joined
-   * @param {import("../lib/protocol.js").CallParty[]} left
-   */
-  announceParties(joined, left) {
-    const said = [
-      ...joined.map((party) => t("party.joined", { who: this.partyLabel(party) })),
-      ...left.map((party) => t("party.left", { who: this.partyLabel(party) })),
-    ];
-    if (said.length) byId("party-announce").textContent = said.join(" ");
-  }
-
   /** @override */
   drawStatus() {
     const state = this.peer ? this.peer.state : "closed";
