@@ -916,6 +916,24 @@ async def floor_media(run: MediaRun, calls: int, url: str) -> None:
         await close_quietly(agent)
 
 
+async def end_and_wrap_up(agent: Bot) -> None:
+    """The agent hangs up and wraps up (resolved, next available): ready for the next."""
+    mark = len(agent.received)
+    with contextlib.suppress(ClientError, TimeoutError):
+        await agent.send("call.bye")
+        await agent.next("agent.state", after=mark, state="wrap_up")
+        mark = len(agent.received)
+        await agent.send("agent.wrapup", outcome="resolved", next="available")
+        await agent.next("agent.state", after=mark, state="available")
+
+
+async def sign_off(agent: Bot) -> None:
+    """Offline, or the desk would keep offering patients to this agent after it leaves."""
+    mark = len(agent.received)
+    await agent.send("agent.status", status="offline")
+    await agent.next("agent.state", after=mark, state="offline")
+
+
 async def desk_media(
     run: MediaRun, calls: int, patient_url: str, agent_url: str, minter: Minter
 ) -> None:
@@ -944,18 +962,9 @@ async def desk_media(
             except (TimeoutError, ClientError):
                 pass
             record_call(run, agent, patient)
-            mark = len(agent.received)
-            with contextlib.suppress(ClientError, TimeoutError):
-                await agent.send("call.bye")
-                await agent.next("agent.state", after=mark, state="wrap_up")
-                mark = len(agent.received)
-                await agent.send("agent.wrapup", outcome="resolved", next="available")
-                await agent.next("agent.state", after=mark, state="available")
+            await end_and_wrap_up(agent)
             await close_quietly(patient)
-        # Offline, or the desk would keep offering patients to this agent after it leaves.
-        mark = len(agent.received)
-        await agent.send("agent.status", status="offline")
-        await agent.next("agent.state", after=mark, state="offline")
+        await sign_off(agent)
     finally:
         await close_quietly(agent)
 
@@ -1038,19 +1047,11 @@ async def desk_parties(run: PartiesRun, calls: int, desk: ServerProcess, minter:
                     run.four_ms.append(four)
             except (TimeoutError, ClientError):
                 run.failed += 1
-            mark = len(agent.received)
-            with contextlib.suppress(ClientError, TimeoutError):
-                await agent.send("call.bye")
-                await agent.next("agent.state", after=mark, state="wrap_up")
-                mark = len(agent.received)
-                await agent.send("agent.wrapup", outcome="resolved", next="available")
-                await agent.next("agent.state", after=mark, state="available")
+            await end_and_wrap_up(agent)
             for bot in (*guests, patient):
                 await close_quietly(bot)
             run.desk_cpu_s.append(cpu_seconds(pid_of(desk)) - cpu_before)
-        mark = len(agent.received)
-        await agent.send("agent.status", status="offline")
-        await agent.next("agent.state", after=mark, state="offline")
+        await sign_off(agent)
     finally:
         await close_quietly(agent)
 
